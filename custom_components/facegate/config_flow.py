@@ -1,0 +1,36 @@
+"""Config flow: one config entry per site (a home or a building)."""
+
+from typing import Any
+
+import probatio
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.const import CONF_NAME
+from homeassistant.util import slugify
+
+from .const import DEFAULT_SITE_NAME, DOMAIN
+
+SITE_SCHEMA = probatio.Schema({probatio.Required(CONF_NAME, default=DEFAULT_SITE_NAME): str})
+
+
+class FaceGateConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Create a FaceGate site from the UI."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the site's name; one entry per name."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            if not any(char.isalnum() for char in name):
+                errors[CONF_NAME] = "invalid_name"
+            else:
+                await self.async_set_unique_id(slugify(name))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(title=name, data={CONF_NAME: name})
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(SITE_SCHEMA, user_input),
+            errors=errors,
+        )
