@@ -190,7 +190,9 @@ def main() -> int:
     """Parse arguments and run Home Assistant until it stops."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG_DIR)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("FACEGATE_DEV_PORT", 8123)))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("FACEGATE_DEV_PORT", "8123"))
+    )
     parser.add_argument("--reset", action="store_true", help="start again from an empty config")
     args = parser.parse_args()
     if not (FACES_DIR / DEMO_PHOTO).is_file():

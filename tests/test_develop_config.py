@@ -1,0 +1,71 @@
+"""The configuration that scripts/develop writes loads, and its demo entries set up."""
+
+from pathlib import Path
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.check_config import async_check_ha_config_file
+from homeassistant.setup import async_setup_component
+from PIL import Image
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.facegate.const import DOMAIN
+from scripts import devsite
+
+
+@pytest.fixture
+def faces_dir(tmp_path: Path) -> Path:
+    """A stand-in for ../shared/faces holding the demo photo (any JPEG serves the camera)."""
+    photo = tmp_path / "faces" / devsite.DEMO_PHOTO
+    photo.parent.mkdir(parents=True)
+    Image.new("RGB", (64, 48), "gray").save(photo, "JPEG")
+    return tmp_path / "faces"
+
+
+async def test_generated_config_is_valid(
+    hass: HomeAssistant, tmp_path: Path, faces_dir: Path
+) -> None:
+    config_dir = tmp_path / "config"
+    photo = devsite.write_config(config_dir, 8199, faces_dir)
+
+    assert photo.read_bytes() == (faces_dir / devsite.DEMO_PHOTO).read_bytes()
+    assert (config_dir / "custom_components" / DOMAIN / "manifest.json").is_file()
+    hass.config.config_dir = str(config_dir)
+    result = await async_check_ha_config_file(hass)
+    assert not result.errors, result.errors
+    assert result["http"]["server_port"] == 8199
+    assert {"frontend", "config", "logbook"} <= set(result)
+
+
+async def test_write_config_keeps_stored_state(tmp_path: Path, faces_dir: Path) -> None:
+    config_dir = tmp_path / "config"
+    devsite.write_config(config_dir, 8199, faces_dir)
+    onboarding = config_dir / ".storage" / "onboarding"
+    onboarding.write_text('{"kept": true}', encoding="utf-8")
+
+    devsite.write_config(config_dir, 8200, faces_dir)
+
+    assert onboarding.read_text(encoding="utf-8") == '{"kept": true}'
+    assert "server_port: 8200" in (config_dir / "configuration.yaml").read_text(encoding="utf-8")
+
+
+async def test_demo_entries_are_created_and_loaded(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, tmp_path: Path, faces_dir: Path
+) -> None:
+    photo = devsite.write_config(tmp_path / "config", 8199, faces_dir)
+    hass.config.allowlist_external_dirs = {str(photo.parent)}
+    # The camera's HTTP views must exist before the test client freezes the router.
+    assert await async_setup_component(hass, "camera", {})
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+
+    await devsite.create_demo_entries(client, photo)
+    await hass.async_block_till_done()
+
+    site = hass.config_entries.async_entries(DOMAIN)
+    camera = hass.config_entries.async_entries("local_file")
+    assert [entry.title for entry in site] == [devsite.SITE_NAME]
+    assert [entry.title for entry in camera] == [devsite.CAMERA_NAME]
+    assert all(entry.state is ConfigEntryState.LOADED for entry in site + camera)
+    assert hass.states.get("camera.front_door_camera") is not None
