@@ -1,0 +1,84 @@
+"""The audit trail: every access decision, kept for a limited time and bounded in size."""
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+DEFAULT_RETENTION_DAYS = 30
+DEFAULT_MAX_RECORDS = 5000
+AGGREGATE_WINDOW = 60.0  # repeated identical failures within this fold into one record
+
+
+class Outcome(StrEnum):
+    """What happened at the door."""
+
+    GRANTED = "granted"
+    DENIED = "denied"
+    DURESS = "duress"
+    LOCKOUT = "lockout"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One decision. No secret: a resident id at most, never a PIN, card UID or face data."""
+
+    time: float
+    door_id: str
+    method: str
+    outcome: Outcome
+    reason: str
+    resident_id: str | None = None
+    count: int = 1  # identical failures folded into this record
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the store."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditRecord:
+        """Read the store's form back."""
+        return cls(**{**data, "outcome": Outcome(data["outcome"])})
+
+
+class AuditLog:
+    """Records, oldest first, pruned by age and by count."""
+
+    def __init__(
+        self, retention_days: float = DEFAULT_RETENTION_DAYS, max_records: int = DEFAULT_MAX_RECORDS
+    ) -> None:
+        self.retention = retention_days * 86400
+        self.max_records = max_records
+        self.records: list[AuditRecord] = []
+
+    def add(self, record: AuditRecord) -> AuditRecord:
+        """Append a decision (folding a repeat of the last failure); return what is stored."""
+        last = self.records[-1] if self.records else None
+        if last and record.outcome is not Outcome.GRANTED and _same_failure(last, record):
+            record = replace(last, time=record.time, count=last.count + 1)
+            self.records[-1] = record
+        else:
+            self.records.append(record)
+        self.prune(record.time)
+        return record
+
+    def prune(self, now: float) -> None:
+        """Drop records older than the retention and the oldest beyond the size limit."""
+        cutoff = now - self.retention
+        self.records = [r for r in self.records if r.time >= cutoff][-self.max_records :]
+
+    def as_list(self) -> list[dict[str, Any]]:
+        """JSON-ready form for the store."""
+        return [record.as_dict() for record in self.records]
+
+    def load(self, data: list[dict[str, Any]]) -> None:
+        """Restore what as_list wrote."""
+        self.records = [AuditRecord.from_dict(item) for item in data]
+
+
+def _same_failure(last: AuditRecord, new: AuditRecord) -> bool:
+    return (
+        last.outcome is new.outcome
+        and (last.door_id, last.method, last.reason, last.resident_id)
+        == (new.door_id, new.method, new.reason, new.resident_id)
+        and new.time - last.time <= AGGREGATE_WINDOW
+    )

@@ -1,0 +1,206 @@
+"""Access decisions at a door: who presented what, and whether the household's rules let them in.
+
+PIN matching (slow scrypt) is a pure function, `find_pin`, for an executor thread; the
+controller's decisions are quick and run where its state lives (Home Assistant's event loop).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .audit import AuditLog, AuditRecord, Outcome
+from .credentials import verify_pin
+from .directory import Directory, PinCandidate, Resident
+from .lockout import Lockout
+from .modes import Mode, Policy
+
+SECOND_FACTOR_WINDOW = 30.0  # seconds between the two modes of a two-mode household
+METHOD_VISITOR = "visitor"
+
+
+@dataclass(frozen=True, slots=True)
+class Door:
+    """What a decision needs to know of a door."""
+
+    door_id: str
+    household_ids: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The result of one attempt; `reason` explains it to the resident (a translation key)."""
+
+    door_id: str
+    method: str
+    outcome: Outcome
+    reason: str
+    resident_id: str | None = None
+    household_id: str | None = None
+    lockout_seconds: float = 0.0
+
+    @property
+    def granted(self) -> bool:
+        """Whether the door opens (a duress PIN opens too, and raises the alarm)."""
+        return self.outcome in (Outcome.GRANTED, Outcome.DURESS)
+
+
+def find_pin(pin: str, candidates: Sequence[PinCandidate]) -> PinCandidate | None:
+    """The candidate whose hash matches (slow: one scrypt per candidate; run in an executor).
+
+    Every candidate is checked, so the time taken does not reveal which one matched.
+    """
+    match = None
+    for candidate in candidates:
+        if verify_pin(pin, candidate.pin) and match is None:
+            match = candidate
+    return match
+
+
+class AccessController:
+    """Turns presented credentials into audited decisions, with lockout per door."""
+
+    def __init__(self, directory: Directory, lockout: Lockout, audit: AuditLog) -> None:
+        self.directory = directory
+        self.lockout = lockout
+        self.audit = audit
+        self._pending: dict[tuple[str, str], tuple[Mode, float]] = {}
+
+    def refuse_if_locked_out(self, door: Door, method: str, now: float) -> Decision | None:
+        """A denial while the door's readers are locked out (checked before any hashing)."""
+        remaining = self.lockout.remaining(door.door_id, now)
+        if not remaining:
+            return None
+        return self.record(
+            Decision(door.door_id, method, Outcome.DENIED, "locked_out", lockout_seconds=remaining),
+            now,
+        )
+
+    def decide_pin(self, door: Door, match: PinCandidate | None, now: float) -> Decision:
+        """Decide on a PIN, given what find_pin matched among the door's candidates."""
+        if match is None:
+            return self._failure(door, Mode.PIN, now)
+        if match.kind == METHOD_VISITOR:
+            return self._visitor(door, match.owner_id, now)
+        resident = self.directory.residents.get(match.owner_id)
+        if resident is None:  # removed while the PIN was being matched
+            return self._failure(door, Mode.PIN, now)
+        return self._resident_factor(door, resident, Mode.PIN, now, duress=match.kind == "duress")
+
+    def decide_card(self, door: Door, digest: str, now: float) -> Decision:
+        """Decide on a card, given its keyed digest."""
+        resident = self.directory.card_owner(digest)
+        if resident is None:
+            return self._failure(door, Mode.CARD, now)
+        return self._resident_factor(door, resident, Mode.CARD, now)
+
+    def decide_face(self, door: Door, resident_id: str, now: float) -> Decision:
+        """Decide on a recognised resident: needs their consent and the household's face mode."""
+        resident = self.directory.residents.get(resident_id)
+        if resident is None or resident.household_id not in door.household_ids:
+            return self._denied(door, Mode.FACE, "unknown_face", None, now)
+        if resident.face_consent is None:
+            return self._denied(door, Mode.FACE, "no_face_consent", resident, now)
+        return self._resident_factor(door, resident, Mode.FACE, now)
+
+    def _visitor(self, door: Door, code_id: str, now: float) -> Decision:
+        code = self.directory.visitor_codes.get(code_id)
+        if code is None or code.valid_until <= now or code.household_id not in door.household_ids:
+            return self._failure(door, METHOD_VISITOR, now)
+        household = self.directory.households.get(code.household_id)
+        if household is None or Mode.PIN not in household.modes:
+            return self.record(
+                Decision(
+                    door.door_id,
+                    METHOD_VISITOR,
+                    Outcome.DENIED,
+                    "mode_disabled",
+                    household_id=code.household_id,
+                ),
+                now,
+            )
+        self.directory.use_visitor_code(code_id)
+        self.lockout.record_success(door.door_id)
+        decision = Decision(
+            door.door_id,
+            METHOD_VISITOR,
+            Outcome.GRANTED,
+            "visitor_code",
+            household_id=code.household_id,
+        )
+        return self.record(decision, now)
+
+    def _resident_factor(
+        self, door: Door, resident: Resident, mode: Mode, now: float, *, duress: bool = False
+    ) -> Decision:
+        household = self.directory.households.get(resident.household_id)
+        if household is None or resident.household_id not in door.household_ids:
+            return self._failure(door, mode, now)
+        if mode not in household.modes:
+            return self._denied(door, mode, "mode_disabled", resident, now)
+        method: str = mode
+        if duress:
+            return self._grant(door, resident, method, now, duress=True)
+        if household.policy is Policy.TWO_MODES:
+            first = self._second_factor(door, resident, mode, now)
+            if first is None:
+                return self._denied(door, mode, "second_factor_needed", resident, now)
+            method = f"{first}+{mode}"
+        return self._grant(door, resident, method, now)
+
+    def _second_factor(self, door: Door, resident: Resident, mode: Mode, now: float) -> Mode | None:
+        """The earlier, different mode this resident presented here in time, if any."""
+        key = (door.door_id, resident.resident_id)
+        earlier = self._pending.pop(key, None)
+        if earlier and earlier[0] is not mode and now - earlier[1] <= SECOND_FACTOR_WINDOW:
+            return earlier[0]
+        self._pending[key] = (mode, now)
+        return None
+
+    def _grant(
+        self, door: Door, resident: Resident, method: str, now: float, *, duress: bool = False
+    ) -> Decision:
+        self.lockout.record_success(door.door_id)
+        outcome, reason = (Outcome.DURESS, "duress") if duress else (Outcome.GRANTED, "granted")
+        decision = Decision(
+            door.door_id, method, outcome, reason, resident.resident_id, resident.household_id
+        )
+        return self.record(decision, now)
+
+    def _denied(
+        self, door: Door, method: str, reason: str, resident: Resident | None, now: float
+    ) -> Decision:
+        """A known person turned away by a rule: not a guess, so not counted for lockout."""
+        decision = Decision(
+            door.door_id,
+            method,
+            Outcome.DENIED,
+            reason,
+            resident.resident_id if resident else None,
+            resident.household_id if resident else None,
+        )
+        return self.record(decision, now)
+
+    def _failure(self, door: Door, method: str, now: float) -> Decision:
+        """An unknown credential: counted towards the door's lockout."""
+        seconds = self.lockout.record_failure(door.door_id, now)
+        outcome, reason = (
+            (Outcome.LOCKOUT, "too_many_failures")
+            if seconds
+            else (Outcome.DENIED, "unknown_credential")
+        )
+        return self.record(
+            Decision(door.door_id, method, outcome, reason, lockout_seconds=seconds), now
+        )
+
+    def record(self, decision: Decision, now: float) -> Decision:
+        """Audit a decision (also those taken outside the credential paths: UI, refusals)."""
+        self.audit.add(
+            AuditRecord(
+                now,
+                decision.door_id,
+                decision.method,
+                decision.outcome,
+                decision.reason,
+                decision.resident_id,
+            )
+        )
+        return decision
