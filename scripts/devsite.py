@@ -30,6 +30,12 @@ USERNAME = "dev"
 PASSWORD = "facegate-dev"  # noqa: S105 - a local, throwaway development login
 SITE_NAME = "Home"
 CAMERA_NAME = "Front door camera"
+CAMERA_ENTITY = "camera.front_door_camera"
+HOUSEHOLD_NAME = "Flat 1"
+HOUSEHOLD_DEVICE_TEMPLATE = "{{ device_id('switch.flat_1_pin') }}"
+DOOR_NAME = "Front door"
+RESIDENT_NAME = "Alex"
+DEMO_PIN = "480315"  # noqa: S105 - the demo resident's PIN, printed for the developer
 STARTUP_TIMEOUT = 120.0
 
 CONFIGURATION_YAML = """\
@@ -97,12 +103,12 @@ class _Api(Protocol):
     def post(self, path: str, *, json: Any = None) -> Any: ...  # noqa: ANN401
 
 
-async def _post(api: _Api, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+async def _post(api: _Api, path: str, payload: dict[str, Any]) -> Any:  # noqa: ANN401 - JSON
     async with api.post(path, json=payload) as response:
         body = await response.json()
         if response.status >= 300:
             raise RuntimeError(f"POST {path} answered {response.status}: {body}")
-        return dict(body)
+        return body
 
 
 async def _run_config_flow(api: _Api, handler: str, user_input: dict[str, Any]) -> str:
@@ -115,11 +121,55 @@ async def _run_config_flow(api: _Api, handler: str, user_input: dict[str, Any]) 
 
 
 async def create_demo_entries(api: _Api, photo: Path) -> None:
-    """Add the camera serving a face photo and the FaceGate site, through the UI's API."""
+    """Add the camera, the site, its household, door and demo resident, as the UI would."""
     await _run_config_flow(api, "local_file", {"name": CAMERA_NAME, "file_path": str(photo)})
-    await _run_config_flow(api, "facegate", {"name": SITE_NAME})
-    # Doors, households and residents are not built yet (see the README's status section);
-    # they join the demo site here as they land.
+    entry_id = await _run_config_flow(api, "facegate", {"name": SITE_NAME})
+    await _run_subentry_flow(api, entry_id, "household", {"name": HOUSEHOLD_NAME})
+    door_form = await _post(
+        api, "/api/config/config_entries/subentries/flow", {"handler": [entry_id, "door"]}
+    )
+    households = _select_options(door_form, "household_ids")
+    door = {"name": DOOR_NAME, "camera_entity_ids": [CAMERA_ENTITY], "household_ids": households}
+    result = await _post(
+        api, f"/api/config/config_entries/subentries/flow/{door_form['flow_id']}", door
+    )
+    if result.get("type") != "create_entry":
+        raise RuntimeError(f"door subentry flow did not create an entry: {result}")
+    await _add_demo_resident(api)
+
+
+async def _run_subentry_flow(
+    api: _Api, entry_id: str, subentry_type: str, user_input: dict[str, Any]
+) -> None:
+    path = "/api/config/config_entries/subentries/flow"
+    form = await _post(api, path, {"handler": [entry_id, subentry_type]})
+    result = await _post(api, f"{path}/{form['flow_id']}", user_input)
+    if result.get("type") != "create_entry":
+        raise RuntimeError(f"{subentry_type} subentry flow did not create an entry: {result}")
+
+
+def _select_options(form: dict[str, Any], field: str) -> list[str]:
+    """The values a select field of a flow form offers (as the UI reads them)."""
+    for item in form["data_schema"]:
+        if item["name"] == field:
+            return [option["value"] for option in item["selector"]["select"]["options"]]
+    raise RuntimeError(f"the form has no field {field}")
+
+
+async def _add_demo_resident(api: _Api) -> None:
+    """A resident of the demo household, with the demo PIN."""
+    # The REST API has no device registry; a template gives the household's device id.
+    async with api.post("/api/template", json={"template": HOUSEHOLD_DEVICE_TEMPLATE}) as response:
+        household = (await response.text()).strip()
+    added = await _post(
+        api,
+        "/api/services/facegate/add_resident?return_response",
+        {"household": household, "name": RESIDENT_NAME, "show_name": True},
+    )
+    resident_id = added["service_response"]["resident_id"]
+    await _post(
+        api, "/api/services/facegate/set_pin", {"resident_id": resident_id, "pin": DEMO_PIN}
+    )
 
 
 async def _wait_until_up(base_url: str, hass_process: asyncio.subprocess.Process) -> None:
@@ -173,7 +223,11 @@ async def _develop(config_dir: Path, port: int) -> int:
     try:
         await _wait_until_up(base_url, hass_process)
         if await _onboard(base_url, photo):
-            print("First start: created the owner account, the camera and the FaceGate site.")
+            print(
+                "First start: created the owner account, the camera, the FaceGate site with "
+                f"door '{DOOR_NAME}', household '{HOUSEHOLD_NAME}' and resident "
+                f"'{RESIDENT_NAME}' (PIN {DEMO_PIN})."
+            )
         print(
             f"\nHome Assistant with FaceGate: {base_url}\n"
             f"Log in as '{USERNAME}' with password '{PASSWORD}'. Stop with Ctrl+C.\n",

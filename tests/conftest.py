@@ -1,12 +1,87 @@
 """Shared fixtures for FaceGate's tests."""
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 # Importing the integration here makes the `hass` fixture find this repository's
 # custom_components package, not the test plugin's own.
-from custom_components.facegate.const import DOMAIN  # noqa: F401
+from custom_components.facegate.const import (
+    CONF_HOUSEHOLD_IDS,
+    CONF_MODES,
+    CONF_POLICY,
+    CONF_READER_DEVICE_IDS,
+    CONF_RELOCK_DELAY,
+    CONF_TARGET_ENTITY_ID,
+    DOMAIN,
+    SUBENTRY_DOOR,
+    SUBENTRY_HOUSEHOLD,
+)
+
+FLAT_1 = "household_flat_1"
+FLAT_2 = "household_flat_2"
+FRONT_DOOR = "door_front"
+READER = "reader-device-id"  # replaced by a real device id where a test needs one
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let every test load custom integrations."""
+
+
+# The plain `hass` fixture depends on `hass_storage`, whose mock_storage() keeps Store files in
+# memory. Overriding it keeps every Store on the real disk, in the test's own config directory.
+@pytest.fixture
+def hass_storage() -> dict[str, Any]:
+    """Keep Home Assistant's Store on the real disk."""
+    return {}
+
+
+@pytest.fixture
+def hass_config_dir(tmp_path: Path) -> str:
+    """Give each test its own config directory."""
+    return str(tmp_path)
+
+
+def site_entry(
+    *, door: dict[str, Any] | None = None, flat_1: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """A site with households Flat 1 and Flat 2 and a front door serving Flat 1 only."""
+    household = {CONF_MODES: ["card", "pin"], CONF_POLICY: "any"}
+    door_data = {
+        CONF_TARGET_ENTITY_ID: None,
+        CONF_HOUSEHOLD_IDS: [FLAT_1],
+        CONF_READER_DEVICE_IDS: [READER],
+        CONF_RELOCK_DELAY: 5,
+        **(door or {}),
+    }
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Home",
+        data={CONF_NAME: "Home"},
+        unique_id="home",
+        subentries_data=[
+            _subentry(SUBENTRY_HOUSEHOLD, FLAT_1, "Flat 1", {**household, **(flat_1 or {})}),
+            _subentry(SUBENTRY_HOUSEHOLD, FLAT_2, "Flat 2", household),
+            _subentry(SUBENTRY_DOOR, FRONT_DOOR, "Front door", door_data),
+        ],
+    )
+
+
+def _subentry(kind: str, subentry_id: str, title: str, data: dict[str, Any]) -> ConfigSubentryData:
+    return ConfigSubentryData(
+        data=data, subentry_id=subentry_id, subentry_type=kind, title=title, unique_id=subentry_id
+    )
+
+
+async def setup_site(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add and set up a site entry."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry

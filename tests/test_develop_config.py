@@ -58,6 +58,7 @@ async def test_demo_entries_are_created_and_loaded(
     # The camera's HTTP views must exist before the test client freezes the router.
     assert await async_setup_component(hass, "camera", {})
     assert await async_setup_component(hass, "config", {})
+    assert await async_setup_component(hass, "api", {})
     client = await hass_client()
 
     await devsite.create_demo_entries(client, photo)
@@ -68,4 +69,10 @@ async def test_demo_entries_are_created_and_loaded(
     assert [entry.title for entry in site] == [devsite.SITE_NAME]
     assert [entry.title for entry in camera] == [devsite.CAMERA_NAME]
     assert all(entry.state is ConfigEntryState.LOADED for entry in site + camera)
-    assert hass.states.get("camera.front_door_camera") is not None
+    assert hass.states.get(devsite.CAMERA_ENTITY) is not None
+    subentries = {sub.title: sub for sub in site[0].subentries.values()}
+    assert set(subentries) == {devsite.DOOR_NAME, devsite.HOUSEHOLD_NAME}
+    household_id = subentries[devsite.HOUSEHOLD_NAME].subentry_id
+    assert subentries[devsite.DOOR_NAME].data["household_ids"] == [household_id]
+    residents = site[0].runtime_data.directory.residents_of([household_id])
+    assert [(r.name, r.pin is not None) for r in residents] == [(devsite.RESIDENT_NAME, True)]

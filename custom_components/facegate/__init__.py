@@ -2,21 +2,58 @@
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
 
+from .const import DOMAIN
 from .runtime import FaceGateConfigEntry, FaceGateRuntime
+from .services import async_setup_services
+from .store import SecretStore, SiteStore, StoreError, async_remove_site_files
+from .tags import async_listen_for_cards
 
-# Entity platforms join this list as doors, face sensors and events are built.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [Platform.EVENT, Platform.LOCK, Platform.SWITCH]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register FaceGate's actions once, for every site."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> bool:
-    """Set up one FaceGate site."""
-    entry.runtime_data = FaceGateRuntime(site_name=entry.title)
+    """Set up one FaceGate site; an unreadable store keeps every door shut."""
+    store = SiteStore(hass, entry.entry_id)
+    try:
+        data = await store.async_load()
+        card_key = await SecretStore(hass, entry.entry_id).async_get_card_key()
+    except StoreError as err:
+        raise ConfigEntryError(
+            translation_domain=err.translation_domain,
+            translation_key=err.translation_key,
+            translation_placeholders=err.translation_placeholders,
+        ) from err
+    runtime = FaceGateRuntime(site_name=entry.title, store=store, card_key=card_key)
+    runtime.load(data, entry)
+    entry.runtime_data = runtime
+    # Adding or changing a door or household updates the entry: rebuild the site from it.
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(async_listen_for_cards(hass, runtime))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # A bool, not None: Home Assistant 2026.10 treats None as a failed setup.
     return True
 
 
+async def _async_reload(hass: HomeAssistant, entry: FaceGateConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
 async def async_unload_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> bool:
     """Unload a site and everything it started."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> None:
+    """Delete the site's stored data and keys with the site."""
+    await async_remove_site_files(hass, entry.entry_id)

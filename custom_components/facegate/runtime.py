@@ -1,19 +1,118 @@
-"""Runtime state of one FaceGate site (one config entry)."""
+"""Runtime state of one FaceGate site (one config entry): configuration, domain objects, store."""
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+
+from .access.audit import AuditLog
+from .access.controller import AccessController, Decision, Door
+from .access.directory import Directory
+from .access.lockout import Lockout
+from .access.modes import Mode, Policy
+from .const import (
+    CONF_ALLOW_VOICE_UNLOCK,
+    CONF_CAMERA_ENTITY_IDS,
+    CONF_HOUSEHOLD_IDS,
+    CONF_MODES,
+    CONF_POLICY,
+    CONF_READER_DEVICE_IDS,
+    CONF_RELOCK_DELAY,
+    CONF_TARGET_ENTITY_ID,
+    DEFAULT_RELOCK_DELAY,
+    POLICY_ANY,
+    SUBENTRY_DOOR,
+    SUBENTRY_HOUSEHOLD,
+)
+from .store import SiteStore
+
+
+@dataclass(frozen=True, slots=True)
+class DoorConfig:
+    """A door as configured in its subentry."""
+
+    door_id: str
+    name: str
+    target_entity_id: str | None
+    camera_entity_ids: tuple[str, ...]
+    reader_device_ids: tuple[str, ...]
+    household_ids: frozenset[str]
+    relock_delay: int
+    allow_voice_unlock: bool
+
+    @classmethod
+    def from_subentry(cls, subentry: ConfigSubentry) -> DoorConfig:
+        """Read a door subentry."""
+        data = subentry.data
+        return cls(
+            door_id=subentry.subentry_id,
+            name=subentry.title,
+            target_entity_id=data.get(CONF_TARGET_ENTITY_ID) or None,
+            camera_entity_ids=tuple(data.get(CONF_CAMERA_ENTITY_IDS, ())),
+            reader_device_ids=tuple(data.get(CONF_READER_DEVICE_IDS, ())),
+            household_ids=frozenset(data.get(CONF_HOUSEHOLD_IDS, ())),
+            relock_delay=int(data.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
+            allow_voice_unlock=bool(data.get(CONF_ALLOW_VOICE_UNLOCK, False)),
+        )
+
+    @property
+    def rules(self) -> Door:
+        """What the access controller needs of this door."""
+        return Door(self.door_id, self.household_ids)
 
 
 @dataclass(slots=True)
 class FaceGateRuntime:
-    """What a loaded site holds while Home Assistant runs.
-
-    Doors, households, the credential store and the face engine join this object as they are
-    built (see the README's status section).
-    """
+    """What a loaded site holds while Home Assistant runs."""
 
     site_name: str
+    store: SiteStore
+    card_key: bytes
+    directory: Directory = field(default_factory=Directory)
+    lockout: Lockout = field(default_factory=Lockout)
+    audit: AuditLog = field(default_factory=AuditLog)
+    doors: dict[str, DoorConfig] = field(default_factory=dict)
+    household_names: dict[str, str] = field(default_factory=dict)
+    # Per door, what carries out a granted decision (the door's lock entity registers it).
+    releases: dict[str, Callable[[Decision], Awaitable[None]]] = field(default_factory=dict)
+    # Reader device id -> (resident id, deadline): the next card tapped there is theirs.
+    card_enrolments: dict[str, tuple[str, float]] = field(default_factory=dict)
+    controller: AccessController = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Wire the controller to the domain objects."""
+        self.controller = AccessController(self.directory, self.lockout, self.audit)
+
+    def load(self, data: dict[str, Any], entry: ConfigEntry[Any]) -> None:
+        """Restore stored state, then apply the entry's current doors and households."""
+        self.directory.load(data)
+        self.lockout.load(data.get("lockouts", {}))
+        self.audit.load(data.get("audit", []))
+        self.doors = {
+            sub.subentry_id: DoorConfig.from_subentry(sub)
+            for sub in entry.get_subentries_of_type(SUBENTRY_DOOR)
+        }
+        households = entry.get_subentries_of_type(SUBENTRY_HOUSEHOLD)
+        self.household_names = {sub.subentry_id: sub.title for sub in households}
+        for sub in households:
+            initial = (Mode(mode) for mode in sub.data.get(CONF_MODES, ()))
+            policy = Policy(sub.data.get(CONF_POLICY, POLICY_ANY))
+            self.directory.sync_household(sub.subentry_id, initial, policy)
+        for household_id in set(self.directory.households) - set(self.household_names):
+            self.directory.remove_household(household_id)  # its subentry was deleted
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything to store."""
+        return {
+            **self.directory.as_dict(),
+            "lockouts": self.lockout.as_dict(),
+            "audit": self.audit.as_list(),
+        }
+
+    async def async_save(self) -> None:
+        """Write now: a lockout or a consent must survive a crash a second later."""
+        await self.store.async_save(self.as_dict())
 
 
 type FaceGateConfigEntry = ConfigEntry[FaceGateRuntime]

@@ -1,0 +1,51 @@
+"""One event entity per door: granted, denied, duress and lockout, with what a resident may see."""
+
+from homeassistant.components.event import EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import gate
+from .access.audit import Outcome
+from .access.controller import Decision
+from .lock import door_device
+from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: FaceGateConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add one access event entity per door."""
+    for door in entry.runtime_data.doors.values():
+        async_add_entities(
+            [DoorAccessEvent(entry.runtime_data, door)], config_subentry_id=door.door_id
+        )
+
+
+class DoorAccessEvent(EventEntity):
+    """The latest access decision at a door."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _attr_translation_key = "access"
+
+    def __init__(self, runtime: FaceGateRuntime, door: DoorConfig) -> None:
+        self._runtime = runtime
+        self._door = door
+        self._attr_event_types = [outcome.value for outcome in Outcome]
+        self._attr_unique_id = f"{door.door_id}_access"
+        self._attr_device_info = door_device(door)
+
+    async def async_added_to_hass(self) -> None:
+        """Listen to the door's decisions."""
+        signal = gate.SIGNAL_DECISION.format(self._door.door_id)
+        self.async_on_remove(async_dispatcher_connect(self.hass, signal, self._on_decision))
+
+    @callback
+    def _on_decision(self, decision: Decision) -> None:
+        data = gate.event_data(self._runtime, decision)
+        attributes = {key: data[key] for key in ("method", "reason", "resident", "household")}
+        self._trigger_event(decision.outcome.value, attributes)
+        self.async_write_ha_state()

@@ -1,0 +1,101 @@
+"""From a presented credential to a decision, published on the bus and carried out by the door.
+
+Slow work (scrypt, HMAC) runs in the executor; decisions, the store and events stay on the
+event loop. Events carry no secret: no PIN, no card UID, no resident name unless allowed.
+"""
+
+import time
+from typing import Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+
+from .access.controller import Decision, find_pin
+from .access.credentials import card_digest
+from .access.errors import AccessError
+from .access.modes import Mode
+from .const import DOMAIN
+from .runtime import FaceGateRuntime
+
+EVENT_ACCESS = "facegate_access"
+SIGNAL_DECISION = "facegate_decision_{}"  # format with the door id
+
+
+def door_or_raise(runtime: FaceGateRuntime, door_id: str) -> None:
+    """Raise a translated error for a door id this site doesn't have."""
+    if door_id not in runtime.doors:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="unknown_door")
+
+
+async def async_present_pin(
+    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, pin: str
+) -> Decision:
+    """Check a PIN (or a visitor code) at a door, and open it if granted."""
+    door = runtime.doors[door_id]
+    if refused := runtime.controller.refuse_if_locked_out(door.rules, Mode.PIN, time.time()):
+        return await async_publish(hass, runtime, refused)
+    runtime.directory.drop_expired_visitor_codes(time.time())
+    candidates = runtime.directory.pin_candidates(door.household_ids)
+    match = await hass.async_add_executor_job(find_pin, pin, candidates)
+    return await async_publish(
+        hass, runtime, runtime.controller.decide_pin(door.rules, match, time.time())
+    )
+
+
+async def async_present_card(
+    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, uid: str
+) -> Decision:
+    """Check a card at a door, and open it if granted."""
+    door = runtime.doors[door_id]
+    if refused := runtime.controller.refuse_if_locked_out(door.rules, Mode.CARD, time.time()):
+        return await async_publish(hass, runtime, refused)
+    digest = await async_card_digest(hass, runtime, uid)
+    return await async_publish(
+        hass, runtime, runtime.controller.decide_card(door.rules, digest, time.time())
+    )
+
+
+async def async_card_digest(hass: HomeAssistant, runtime: FaceGateRuntime, uid: str) -> str:
+    """The keyed digest of a card UID, or a translated error for a malformed one."""
+    try:
+        return await hass.async_add_executor_job(card_digest, uid, runtime.card_key)
+    except AccessError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key=err.reason
+        ) from None
+
+
+async def async_publish(
+    hass: HomeAssistant, runtime: FaceGateRuntime, decision: Decision
+) -> Decision:
+    """Store the decision, open the door if granted, and tell the bus and the door's entities."""
+    await runtime.async_save()
+    if decision.granted and (release := runtime.releases.get(decision.door_id)):
+        await release(decision)
+    hass.bus.async_fire(EVENT_ACCESS, event_data(runtime, decision))
+    async_dispatcher_send(hass, SIGNAL_DECISION.format(decision.door_id), decision)
+    return decision
+
+
+@callback
+def event_data(runtime: FaceGateRuntime, decision: Decision) -> dict[str, Any]:
+    """What the bus, logbook and event entity may show of a decision."""
+    door = runtime.doors.get(decision.door_id)
+    return {
+        "door_id": decision.door_id,
+        "door": door.name if door else None,
+        "method": decision.method,
+        "outcome": decision.outcome.value,
+        "reason": decision.reason,
+        "resident": resident_label(runtime, decision.resident_id),
+        "household": runtime.household_names.get(decision.household_id or ""),
+    }
+
+
+def resident_label(runtime: FaceGateRuntime, resident_id: str | None) -> str | None:
+    """The resident's name where they allow it, otherwise just "resident"."""
+    resident = runtime.directory.residents.get(resident_id or "")
+    if resident is None:
+        return None
+    return resident.name if resident.show_name else "resident"

@@ -1,0 +1,57 @@
+"""Who may do what: Home Assistant admins, and the residents a user is linked to.
+
+| caller                              | manage a household | UI unlock without a code |
+| ----------------------------------- | ------------------ | ------------------------ |
+| HA admin                            | yes                | yes                      |
+| user linked to a resident of it     | yes                | yes (doors serving it)   |
+| user linked to another household    | no                 | no                       |
+| other (read-only) user              | no                 | no                       |
+| automation (no user in the context) | no                 | yes (written by admins)  |
+
+Presenting a credential (a PIN, a card) needs no permission: the credential is the proof.
+"""
+
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+
+from .const import DOMAIN
+from .runtime import FaceGateRuntime
+
+
+async def async_is_admin(hass: HomeAssistant, user_id: str | None) -> bool:
+    """Whether the user exists and is a Home Assistant administrator."""
+    user = await hass.auth.async_get_user(user_id) if user_id else None
+    return bool(user and user.is_admin)
+
+
+async def async_may_manage(
+    hass: HomeAssistant, runtime: FaceGateRuntime, context: Context, household_id: str
+) -> bool:
+    """Admins, and users linked to a resident of this household."""
+    if await async_is_admin(hass, context.user_id):
+        return True
+    return context.user_id is not None and any(
+        resident.household_id == household_id
+        for resident in runtime.directory.residents_of_user(context.user_id)
+    )
+
+
+async def async_check_may_manage(
+    hass: HomeAssistant, runtime: FaceGateRuntime, context: Context, household_id: str
+) -> None:
+    """Raise a translated refusal unless the caller may manage the household."""
+    if not await async_may_manage(hass, runtime, context, household_id):
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_allowed")
+
+
+def linked_residents(
+    runtime: FaceGateRuntime, user_id: str | None, household_ids: frozenset[str]
+) -> list[str]:
+    """Ids of the residents of these households linked to the user."""
+    if user_id is None:
+        return []
+    return [
+        r.resident_id
+        for r in runtime.directory.residents_of_user(user_id)
+        if r.household_id in household_ids
+    ]

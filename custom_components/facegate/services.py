@@ -1,0 +1,311 @@
+"""FaceGate's actions: residents, their credentials and consent, visitor codes, keypads.
+
+Each action checks the calling user (see permissions.py), validates its input with a
+translated error, and stores nothing when it refuses. Responses never carry a stored secret;
+a new visitor code is returned once, to its creator.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import probatio
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+
+from . import gate
+from .access.controller import find_pin
+from .access.credentials import check_pin_strength, hash_pin, new_visitor_code
+from .access.directory import Consent, Resident
+from .access.errors import AccessError
+from .const import DOMAIN
+from .permissions import async_check_may_manage
+from .runtime import FaceGateRuntime
+from .tags import ENROL_WINDOW
+
+ATTR_HOUSEHOLD = "household"
+ATTR_RESIDENT_ID = "resident_id"
+ATTR_NAME = "name"
+ATTR_USER_ID = "user_id"
+ATTR_SHOW_NAME = "show_name"
+ATTR_PIN = "pin"
+ATTR_DURESS = "duress"
+ATTR_CARD_UID = "card_uid"
+ATTR_READER = "reader"
+ATTR_CONSENT = "consent"
+ATTR_VALID_FOR = "valid_for_minutes"
+ATTR_USES = "uses"
+
+RESIDENT = {probatio.Required(ATTR_RESIDENT_ID): cv.string}
+SCHEMAS: dict[str, Any] = {
+    "add_resident": {
+        probatio.Required(ATTR_HOUSEHOLD): cv.string,
+        probatio.Required(ATTR_NAME): cv.string,
+        probatio.Optional(ATTR_USER_ID): cv.string,
+        probatio.Optional(ATTR_SHOW_NAME, default=False): cv.boolean,
+    },
+    "update_resident": {
+        **RESIDENT,
+        probatio.Optional(ATTR_NAME): cv.string,
+        probatio.Optional(ATTR_USER_ID): cv.string,
+        probatio.Optional(ATTR_SHOW_NAME): cv.boolean,
+    },
+    "remove_resident": RESIDENT,
+    "list_residents": {probatio.Required(ATTR_HOUSEHOLD): cv.string},
+    "set_pin": {
+        **RESIDENT,
+        probatio.Required(ATTR_PIN): cv.string,
+        probatio.Optional(ATTR_DURESS, default=False): cv.boolean,
+    },
+    "remove_pin": {**RESIDENT, probatio.Optional(ATTR_DURESS, default=False): cv.boolean},
+    "enrol_card": {**RESIDENT, probatio.Required(ATTR_READER): cv.string},
+    "remove_card": {**RESIDENT, probatio.Required(ATTR_CARD_UID): cv.string},
+    "set_face_consent": {**RESIDENT, probatio.Required(ATTR_CONSENT): cv.boolean},
+    "create_visitor_code": {
+        **RESIDENT,
+        probatio.Optional(ATTR_VALID_FOR, default=240): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=5, max=7 * 24 * 60)
+        ),
+        probatio.Optional(ATTR_USES, default=1): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=20)
+        ),
+    },
+    "present_credential": {
+        probatio.Required(ATTR_ENTITY_ID): cv.entity_id,
+        probatio.Exclusive(ATTR_PIN, "credential"): cv.string,
+        probatio.Exclusive(ATTR_CARD_UID, "credential"): cv.string,
+    },
+}
+RESPONDING = {"add_resident", "list_residents", "create_visitor_code", "present_credential"}
+
+
+@callback
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every FaceGate action."""
+    handlers: dict[str, Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]] = {
+        "add_resident": _add_resident,
+        "update_resident": _update_resident,
+        "remove_resident": _remove_resident,
+        "list_residents": _list_residents,
+        "set_pin": _set_pin,
+        "remove_pin": _remove_pin,
+        "enrol_card": _enrol_card,
+        "remove_card": _remove_card,
+        "set_face_consent": _set_face_consent,
+        "create_visitor_code": _create_visitor_code,
+        "present_credential": _present_credential,
+    }
+    for name, handler in handlers.items():
+
+        async def _handle(call: ServiceCall, handler: Any = handler) -> ServiceResponse:
+            try:
+                return await handler(hass, call)  # type: ignore[no-any-return]
+            except AccessError as err:
+                raise ServiceValidationError(
+                    translation_domain=DOMAIN, translation_key=err.reason
+                ) from None
+
+        hass.services.async_register(
+            DOMAIN,
+            name,
+            _handle,
+            schema=probatio.Schema(SCHEMAS[name]),
+            supports_response=(
+                SupportsResponse.OPTIONAL if name in RESPONDING else SupportsResponse.NONE
+            ),
+        )
+
+
+# Finding sites, households, residents and doors ------------------------------------------------
+
+
+def _runtimes(hass: HomeAssistant) -> list[FaceGateRuntime]:
+    return [
+        entry.runtime_data
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+
+
+def _household(hass: HomeAssistant, device_id: str) -> tuple[FaceGateRuntime, str]:
+    """The site and household id of a household device."""
+    device = dr.async_get(hass).async_get(device_id)
+    for identifier_domain, household_id in device.identifiers if device else ():
+        for runtime in _runtimes(hass):
+            if identifier_domain == DOMAIN and household_id in runtime.household_names:
+                return runtime, household_id
+    raise AccessError("unknown_household")
+
+
+def _resident(hass: HomeAssistant, call: ServiceCall) -> tuple[FaceGateRuntime, Resident]:
+    resident_id = call.data[ATTR_RESIDENT_ID]
+    for runtime in _runtimes(hass):
+        if resident := runtime.directory.residents.get(resident_id):
+            return runtime, resident
+    raise AccessError("unknown_resident")
+
+
+async def _managed_resident(
+    hass: HomeAssistant, call: ServiceCall
+) -> tuple[FaceGateRuntime, Resident]:
+    """The resident named in the call, if the caller may manage their household."""
+    runtime, resident = _resident(hass, call)
+    await async_check_may_manage(hass, runtime, call.context, resident.household_id)
+    return runtime, resident
+
+
+def _door(hass: HomeAssistant, entity_id: str) -> tuple[FaceGateRuntime, str]:
+    """The site and door id of a FaceGate lock entity."""
+    entity = er.async_get(hass).async_get(entity_id)
+    door_id = entity.config_subentry_id if entity and entity.platform == DOMAIN else None
+    for runtime in _runtimes(hass):
+        if door_id in runtime.doors:
+            return runtime, door_id
+    raise AccessError("unknown_door")
+
+
+# Residents ------------------------------------------------------------------------------------
+
+
+async def _add_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
+    await async_check_may_manage(hass, runtime, call.context, household_id)
+    await _check_user(hass, call.data.get(ATTR_USER_ID))
+    resident = runtime.directory.add_resident(
+        household_id, call.data[ATTR_NAME], call.data.get(ATTR_USER_ID), call.data[ATTR_SHOW_NAME]
+    )
+    await runtime.async_save()
+    return {ATTR_RESIDENT_ID: resident.resident_id}
+
+
+async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    await _check_user(hass, call.data.get(ATTR_USER_ID))
+    runtime.directory.update_resident(
+        resident.resident_id,
+        name=call.data.get(ATTR_NAME),
+        show_name=call.data.get(ATTR_SHOW_NAME),
+        user_id=call.data.get(ATTR_USER_ID),
+    )
+    await runtime.async_save()
+    return None
+
+
+async def _check_user(hass: HomeAssistant, user_id: str | None) -> None:
+    if user_id and await hass.auth.async_get_user(user_id) is None:
+        raise AccessError("unknown_user")
+
+
+async def _remove_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    runtime.directory.remove_resident(resident.resident_id)
+    await runtime.async_save()
+    return None
+
+
+async def _list_residents(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
+    await async_check_may_manage(hass, runtime, call.context, household_id)
+    return {
+        "residents": [
+            {
+                ATTR_RESIDENT_ID: r.resident_id,
+                ATTR_NAME: r.name,
+                ATTR_USER_ID: r.user_id,
+                ATTR_SHOW_NAME: r.show_name,
+                "has_pin": r.pin is not None,
+                "has_duress_pin": r.duress_pin is not None,
+                "cards": len(r.cards),
+                "face_consent": r.face_consent is not None,
+            }
+            for r in runtime.directory.residents_of([household_id])
+        ]
+    }
+
+
+# Credentials ----------------------------------------------------------------------------------
+
+
+async def _set_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    pin, duress = call.data[ATTR_PIN], call.data[ATTR_DURESS]
+    check_pin_strength(pin)
+    replaced = resident.duress_pin if duress else resident.pin
+    others = [c for c in runtime.directory.pin_candidates() if c.pin is not replaced]
+    if await hass.async_add_executor_job(find_pin, pin, others):
+        raise AccessError("pin_in_use")  # unique within the site: a PIN names one person
+    pin_hash = await hass.async_add_executor_job(hash_pin, pin)
+    runtime.directory.set_pin(resident.resident_id, pin_hash, duress=duress)
+    await runtime.async_save()
+    return None
+
+
+async def _remove_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    runtime.directory.set_pin(resident.resident_id, None, duress=call.data[ATTR_DURESS])
+    await runtime.async_save()
+    return None
+
+
+async def _enrol_card(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    reader = call.data[ATTR_READER]
+    if not any(reader in door.reader_device_ids for door in runtime.doors.values()):
+        raise AccessError("unknown_reader")
+    runtime.card_enrolments[reader] = (resident.resident_id, time.time() + ENROL_WINDOW)
+    return None
+
+
+async def _remove_card(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    digest = await gate.async_card_digest(hass, runtime, call.data[ATTR_CARD_UID])
+    runtime.directory.remove_card(resident.resident_id, digest)
+    await runtime.async_save()
+    return None
+
+
+async def _set_face_consent(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    consent = Consent(time.time(), call.context.user_id) if call.data[ATTR_CONSENT] else None
+    # Face templates arrive with face recognition; withdrawing will erase them here too.
+    runtime.directory.set_face_consent(resident.resident_id, consent)
+    await runtime.async_save()
+    return None
+
+
+async def _create_visitor_code(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _managed_resident(hass, call)
+    code = new_visitor_code()
+    valid_until = time.time() + call.data[ATTR_VALID_FOR] * 60
+    pin_hash = await hass.async_add_executor_job(hash_pin, code)
+    runtime.directory.add_visitor_code(
+        resident.resident_id, pin_hash, valid_until, call.data[ATTR_USES]
+    )
+    await runtime.async_save()
+    return {"code": code, "valid_until": valid_until, "uses": call.data[ATTR_USES]}
+
+
+async def _present_credential(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, door_id = _door(hass, call.data[ATTR_ENTITY_ID])
+    if pin := call.data.get(ATTR_PIN):
+        decision = await gate.async_present_pin(hass, runtime, door_id, pin)
+    elif uid := call.data.get(ATTR_CARD_UID):
+        decision = await gate.async_present_card(hass, runtime, door_id, uid)
+    else:
+        raise AccessError("credential_missing")
+    return {
+        "granted": decision.granted,
+        "outcome": decision.outcome.value,
+        "reason": decision.reason,
+    }

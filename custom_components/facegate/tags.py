@@ -1,0 +1,51 @@
+"""Card readers that are Home Assistant tag scanners: access checks and enrolment by tap."""
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+
+from . import gate
+from .access.errors import AccessError
+from .runtime import FaceGateRuntime
+
+EVENT_TAG_SCANNED = "tag_scanned"
+ENROL_WINDOW = 60.0  # seconds a resident has to tap a new card at the chosen reader
+
+
+@callback
+def async_listen_for_cards(hass: HomeAssistant, runtime: FaceGateRuntime) -> Callable[[], None]:
+    """Check every tag scanned at one of the site's readers; returns the stop callback."""
+
+    async def _on_tag(event: Event[dict[str, Any]]) -> None:
+        device_id, tag_id = event.data.get("device_id"), event.data.get("tag_id")
+        if not device_id or not isinstance(tag_id, str):
+            return
+        if await _async_enrol_if_waiting(hass, runtime, device_id, tag_id):
+            return
+        for door in list(runtime.doors.values()):
+            if device_id in door.reader_device_ids:
+                # A malformed UID from a reader opens nothing.
+                with contextlib.suppress(ServiceValidationError):
+                    await gate.async_present_card(hass, runtime, door.door_id, tag_id)
+
+    return hass.bus.async_listen(EVENT_TAG_SCANNED, _on_tag)
+
+
+async def _async_enrol_if_waiting(
+    hass: HomeAssistant, runtime: FaceGateRuntime, device_id: str, tag_id: str
+) -> bool:
+    """Give the tapped card to the resident waiting at this reader, if any."""
+    waiting = runtime.card_enrolments.pop(device_id, None)
+    if waiting is None or waiting[1] < time.time():
+        return False
+    try:
+        digest = await gate.async_card_digest(hass, runtime, tag_id)
+        runtime.directory.add_card(waiting[0], digest)
+    except AccessError, ServiceValidationError:
+        return True  # the card belongs to someone else already (or the resident left)
+    await runtime.async_save()
+    return True

@@ -1,0 +1,368 @@
+"""Doors end to end with a real hass: PIN, card, visitor codes, lockout, relock, restart."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
+from homeassistant.components.lock.const import LockState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.facegate.const import DOMAIN
+from custom_components.facegate.gate import EVENT_ACCESS
+
+from .conftest import FLAT_1, FLAT_2, FRONT_DOOR, READER, setup_site, site_entry
+
+LOCK = "lock.front_door"
+EVENT_ENTITY = "event.front_door_access"
+PIN = "480315"
+OTHER_PIN = "739164"
+CARD = "04:A2:3B:1C:99:80"
+
+
+async def call(
+    hass: HomeAssistant, service: str, data: dict[str, Any], user: MockUser | None = None
+) -> Any:
+    """Call a FaceGate action as a user (None: an automation), returning its response."""
+    context = Context(user_id=user.id if user else None)
+    return await hass.services.async_call(
+        DOMAIN,
+        service,
+        data,
+        blocking=True,
+        context=context,
+        return_response=service
+        in {"add_resident", "create_visitor_code", "present_credential", "list_residents"},
+    )
+
+
+async def household_device(hass: HomeAssistant, household_id: str) -> str:
+    entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, household_id), entry_id)
+    assert device
+    return device.id
+
+
+async def add_resident(
+    hass: HomeAssistant, admin: MockUser, household_id: str = FLAT_1, **extra: Any
+) -> str:
+    response = await call(
+        hass,
+        "add_resident",
+        {"household": await household_device(hass, household_id), "name": "Alex", **extra},
+        admin,
+    )
+    return str(response["resident_id"])
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant) -> MockConfigEntry:
+    return await setup_site(hass, site_entry())
+
+
+async def unlock(
+    hass: HomeAssistant, code: str | None = None, user: MockUser | None = None
+) -> None:
+    data = {ATTR_ENTITY_ID: LOCK} | ({"code": code} if code else {})
+    await hass.services.async_call(
+        LOCK_DOMAIN,
+        "unlock",
+        data,
+        blocking=True,
+        context=Context(user_id=user.id if user else None),
+    )
+
+
+async def test_pin_unlocks_then_relocks(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user, show_name=True)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    events = async_capture_events(hass, EVENT_ACCESS)
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+    await unlock(hass, PIN)
+
+    state = hass.states.get(LOCK)
+    assert state.state == LockState.UNLOCKED
+    assert state.attributes["changed_by"] == "Alex"
+    assert state.attributes["code_format"] == r"^(\d{4,12})?$"
+    assert [e.data["outcome"] for e in events] == ["granted"]
+    assert events[0].data["method"] == "pin" and events[0].data["resident"] == "Alex"
+    assert hass.states.get(EVENT_ENTITY).attributes["event_type"] == "granted"
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+    await hass.async_block_till_done()
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+async def test_resident_name_hidden_unless_allowed(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await unlock(hass, PIN)
+
+    assert hass.states.get(LOCK).attributes["changed_by"] == "resident"
+    assert events[0].data["resident"] == "resident"
+    assert "Alex" not in str(hass.states.get(EVENT_ENTITY).attributes)
+
+
+async def test_wrong_pins_lock_the_door_out(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    for _ in range(4):
+        with pytest.raises(ServiceValidationError) as err:
+            await unlock(hass, OTHER_PIN)
+        assert err.value.translation_key == "denied_unknown_credential"
+    with pytest.raises(ServiceValidationError) as err:
+        await unlock(hass, OTHER_PIN)
+    assert err.value.translation_key == "denied_too_many_failures"
+
+    # Locked out: even the right PIN is refused, and the bolt never moved.
+    with pytest.raises(ServiceValidationError) as err:
+        await unlock(hass, PIN)
+    assert err.value.translation_key == "denied_locked_out"
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert hass.states.get(EVENT_ENTITY).attributes["event_type"] == "denied"
+
+
+async def test_pin_of_a_household_the_door_does_not_serve(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user, household_id=FLAT_2)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+
+    with pytest.raises(ServiceValidationError):
+        await unlock(hass, PIN)
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+async def test_pin_mode_off_is_explained(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    await hass.services.async_call(
+        "switch",
+        "turn_off",
+        {ATTR_ENTITY_ID: "switch.flat_1_pin"},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+
+    with pytest.raises(ServiceValidationError) as err:
+        await unlock(hass, PIN)
+    assert err.value.translation_key == "denied_mode_disabled"
+
+
+async def test_default_code_never_opens_the_door(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    registry = er.async_get(hass)
+    registry.async_update_entity_options(LOCK, LOCK_DOMAIN, {"default_code": PIN})
+    await hass.async_block_till_done()
+    issue_id = f"default_code_{FRONT_DOOR}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+
+    # Home Assistant fills the stored default code into a code-less unlock (UI, voice).
+    with pytest.raises(ServiceValidationError) as err:
+        await unlock(hass, None, hass_admin_user)
+    assert err.value.translation_key == "denied_default_code"
+    with pytest.raises(ServiceValidationError):
+        await unlock(hass, PIN)
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+    registry.async_update_entity_options(LOCK, LOCK_DOMAIN, {"default_code": ""})
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await unlock(hass, PIN)
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+
+
+async def test_codeless_unlock_permissions(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    hass_read_only_user: MockUser,
+) -> None:
+    # Plain (non-admin) users, as Home Assistant creates them.
+    resident_user = await hass.auth.async_create_user("Resident", group_ids=["system-users"])
+    other_user = await hass.auth.async_create_user("Neighbour", group_ids=["system-users"])
+    await add_resident(hass, hass_admin_user, user_id=resident_user.id)
+    await add_resident(hass, hass_admin_user, household_id=FLAT_2, user_id=other_user.id)
+    expected = {
+        "admin": True,
+        "resident": True,
+        "other household": False,
+        "read-only": False,
+        "automation": True,
+    }
+    users = {
+        "admin": hass_admin_user,
+        "resident": resident_user,
+        "other household": other_user,
+        "read-only": hass_read_only_user,
+        "automation": None,
+    }
+    for role, user in users.items():  # type: ignore[assignment]
+        await hass.services.async_call(LOCK_DOMAIN, "lock", {ATTR_ENTITY_ID: LOCK}, blocking=True)
+        try:
+            await unlock(hass, None, user)
+            opened = True
+        except ServiceValidationError as err:
+            assert err.translation_key == "denied_not_allowed"
+            opened = False
+        except Unauthorized:  # Home Assistant itself refuses lock actions to read-only users
+            opened = False
+        assert opened is expected[role], role
+        assert (hass.states.get(LOCK).state == LockState.UNLOCKED) is expected[role], role
+
+
+async def test_card_at_reader_and_enrolment_by_tap(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": READER})
+    await hass.async_block_till_done()
+    assert [e.data["reason"] for e in events] == ["unknown_credential"]
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+    await call(hass, "enrol_card", {"resident_id": resident, "reader": READER}, hass_admin_user)
+    hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": READER})
+    await hass.async_block_till_done()
+    assert len(events) == 1  # the enrolling tap opens nothing
+
+    hass.bus.async_fire("tag_scanned", {"tag_id": "04a23b1c9980", "device_id": READER})
+    await hass.async_block_till_done()
+    assert events[-1].data["outcome"] == "granted" and events[-1].data["method"] == "card"
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+
+
+async def test_present_credential_and_visitor_code(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    response = await call(
+        hass, "create_visitor_code", {"resident_id": resident, "uses": 1}, hass_admin_user
+    )
+    code = response["code"]
+    assert len(code) == 8 and code.isdigit()
+
+    granted = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": code})
+    assert granted == {"granted": True, "outcome": "granted", "reason": "visitor_code"}
+    again = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": code})
+    assert again["granted"] is False  # one use only
+
+
+async def test_state_survives_a_restart(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    for _ in range(5):
+        await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": OTHER_PIN})
+
+    assert await hass.config_entries.async_reload(site.entry_id)
+    await hass.async_block_till_done()
+
+    runtime = site.runtime_data
+    assert runtime.directory.residents[resident].face_consent is not None
+    assert runtime.lockout.remaining(FRONT_DOOR, dt_util.utcnow().timestamp()) > 0
+    assert len(runtime.audit.records) == 2  # four folded failures, then the lockout
+    stored = hass.config.path(".storage", f"{DOMAIN}.{site.entry_id}")
+    text = open(stored, encoding="utf-8").read()  # noqa: PTH123
+    assert PIN not in text and OTHER_PIN not in text
+
+
+async def test_secrets_never_leave_the_store(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    seen: list[Event] = []
+    hass.bus.async_listen("*", seen.append)
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    await call(
+        hass,
+        "set_pin",
+        {"resident_id": resident, "pin": OTHER_PIN, "duress": True},
+        hass_admin_user,
+    )
+    await call(hass, "enrol_card", {"resident_id": resident, "reader": READER}, hass_admin_user)
+    hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": "elsewhere"})
+    await unlock(hass, PIN)
+    await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "card_uid": CARD})
+    with pytest.raises(ServiceValidationError) as err:
+        await unlock(hass, "1357913")
+    await hass.async_block_till_done()
+
+    card_forms = {CARD, CARD.replace(":", ""), CARD.replace(":", "").lower()}
+    secrets = {PIN, OTHER_PIN, "1357913"} | card_forms
+    states = str([(s.state, s.attributes) for s in hass.states.async_all()])
+    # Service calls and tag scans carry what the caller sent; nothing that follows may.
+    ours = str([e.data for e in seen if e.event_type not in {"call_service", "tag_scanned"}])
+    store = open(  # noqa: PTH123
+        hass.config.path(".storage", f"{DOMAIN}.{site.entry_id}"), encoding="utf-8"
+    ).read()
+    for secret in secrets:
+        assert secret not in states
+        assert secret not in ours
+        assert secret not in caplog.text
+        assert secret not in store
+        assert secret not in str(err.value)
+
+
+async def test_switch_target_follows_and_moves(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"strike": {}}})
+    strike = {ATTR_ENTITY_ID: "input_boolean.strike"}
+    switch = {
+        "name": "strike",
+        "state": "{{ is_state('input_boolean.strike', 'on') }}",
+        "turn_on": {"action": "input_boolean.turn_on", "target": strike},
+        "turn_off": {"action": "input_boolean.turn_off", "target": strike},
+    }
+    assert await async_setup_component(hass, "template", {"template": [{"switch": [switch]}]})
+    await hass.async_block_till_done()
+    await setup_site(hass, site_entry(door={"target_entity_id": "switch.strike"}))
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+    await unlock(hass, None, hass_admin_user)
+    await hass.async_block_till_done()
+    assert hass.states.get("input_boolean.strike").state == "on"
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {ATTR_ENTITY_ID: "input_boolean.strike"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(LOCK).state == LockState.LOCKED
