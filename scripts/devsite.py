@@ -35,7 +35,7 @@ HOUSEHOLD_NAME = "Flat 1"
 HOUSEHOLD_DEVICE_TEMPLATE = "{{ device_id('switch.flat_1_pin') }}"
 DOOR_NAME = "Front door"
 RESIDENT_NAME = "Alex"
-DEMO_PIN = "480315"  # noqa: S105 - the demo resident's PIN, printed for the developer
+DEMO_PIN = "480315"  # the demo resident's PIN, printed for the developer
 STARTUP_TIMEOUT = 120.0
 
 CONFIGURATION_YAML = """\
@@ -100,10 +100,10 @@ def write_config(config_dir: Path, port: int, faces_dir: Path = FACES_DIR) -> Pa
 class _Api(Protocol):
     """What the setup steps need of an HTTP client: aiohttp's session or its test client."""
 
-    def post(self, path: str, *, json: Any = None) -> Any: ...  # noqa: ANN401
+    def post(self, path: str, *, json: Any = None) -> Any: ...
 
 
-async def _post(api: _Api, path: str, payload: dict[str, Any]) -> Any:  # noqa: ANN401 - JSON
+async def _post(api: _Api, path: str, payload: dict[str, Any]) -> Any:
     async with api.post(path, json=payload) as response:
         body = await response.json()
         if response.status >= 300:

@@ -1,6 +1,7 @@
 """Doors end to end with a real hass: PIN, card, visitor codes, lockout, relock, restart."""
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,6 +69,12 @@ async def add_resident(
     return str(response["resident_id"])
 
 
+async def read_store(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    """The site's store file as it is on disk."""
+    path = Path(hass.config.path(".storage", f"{DOMAIN}.{entry.entry_id}"))
+    return await hass.async_add_executor_job(path.read_text, "utf-8")
+
+
 @pytest.fixture
 async def site(hass: HomeAssistant) -> MockConfigEntry:
     return await setup_site(hass, site_entry())
@@ -101,7 +108,8 @@ async def test_pin_unlocks_then_relocks(
     assert state.attributes["changed_by"] == "Alex"
     assert state.attributes["code_format"] == r"^(\d{4,12})?$"
     assert [e.data["outcome"] for e in events] == ["granted"]
-    assert events[0].data["method"] == "pin" and events[0].data["resident"] == "Alex"
+    assert events[0].data["method"] == "pin"
+    assert events[0].data["resident"] == "Alex"
     assert hass.states.get(EVENT_ENTITY).attributes["event_type"] == "granted"
 
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
@@ -226,16 +234,19 @@ async def test_codeless_unlock_permissions(
     }
     for role, user in users.items():  # type: ignore[assignment]
         await hass.services.async_call(LOCK_DOMAIN, "lock", {ATTR_ENTITY_ID: LOCK}, blocking=True)
-        try:
-            await unlock(hass, None, user)
-            opened = True
-        except ServiceValidationError as err:
-            assert err.translation_key == "denied_not_allowed"
-            opened = False
-        except Unauthorized:  # Home Assistant itself refuses lock actions to read-only users
-            opened = False
-        assert opened is expected[role], role
+        assert await codeless_unlock(hass, user) is expected[role], role
         assert (hass.states.get(LOCK).state == LockState.UNLOCKED) is expected[role], role
+
+
+async def codeless_unlock(hass: HomeAssistant, user: MockUser | None) -> bool:
+    """Whether a code-less unlock by this user went through (refusals are translated)."""
+    try:
+        await unlock(hass, None, user)
+    except ServiceValidationError as err:
+        return err.translation_key != "denied_not_allowed"  # any other refusal fails the test
+    except Unauthorized:  # Home Assistant itself refuses lock actions to read-only users
+        return False
+    return True
 
 
 async def test_card_at_reader_and_enrolment_by_tap(
@@ -256,7 +267,8 @@ async def test_card_at_reader_and_enrolment_by_tap(
 
     hass.bus.async_fire("tag_scanned", {"tag_id": "04a23b1c9980", "device_id": READER})
     await hass.async_block_till_done()
-    assert events[-1].data["outcome"] == "granted" and events[-1].data["method"] == "card"
+    assert events[-1].data["outcome"] == "granted"
+    assert events[-1].data["method"] == "card"
     assert hass.states.get(LOCK).state == LockState.UNLOCKED
 
 
@@ -268,7 +280,8 @@ async def test_present_credential_and_visitor_code(
         hass, "create_visitor_code", {"resident_id": resident, "uses": 1}, hass_admin_user
     )
     code = response["code"]
-    assert len(code) == 8 and code.isdigit()
+    assert len(code) == 8
+    assert code.isdigit()
 
     granted = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": code})
     assert granted == {"granted": True, "outcome": "granted", "reason": "visitor_code"}
@@ -294,9 +307,9 @@ async def test_state_survives_a_restart(
     assert runtime.directory.residents[resident].face_consent is not None
     assert runtime.lockout.remaining(FRONT_DOOR, dt_util.utcnow().timestamp()) > 0
     assert len(runtime.audit.records) == 2  # four folded failures, then the lockout
-    stored = hass.config.path(".storage", f"{DOMAIN}.{site.entry_id}")
-    text = open(stored, encoding="utf-8").read()  # noqa: PTH123
-    assert PIN not in text and OTHER_PIN not in text
+    text = await read_store(hass, site)
+    assert PIN not in text
+    assert OTHER_PIN not in text
 
 
 async def test_secrets_never_leave_the_store(
@@ -329,9 +342,7 @@ async def test_secrets_never_leave_the_store(
     states = str([(s.state, s.attributes) for s in hass.states.async_all()])
     # Service calls and tag scans carry what the caller sent; nothing that follows may.
     ours = str([e.data for e in seen if e.event_type not in {"call_service", "tag_scanned"}])
-    store = open(  # noqa: PTH123
-        hass.config.path(".storage", f"{DOMAIN}.{site.entry_id}"), encoding="utf-8"
-    ).read()
+    store = await read_store(hass, site)
     for secret in secrets:
         assert secret not in states
         assert secret not in ours

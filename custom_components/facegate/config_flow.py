@@ -3,11 +3,18 @@
 from typing import Any
 
 import probatio
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+)
 from homeassistant.const import CONF_NAME
+from homeassistant.core import callback
 from homeassistant.util import slugify
 
-from .const import DEFAULT_SITE_NAME, DOMAIN
+from .const import DEFAULT_SITE_NAME, DOMAIN, SUBENTRY_DOOR, SUBENTRY_HOUSEHOLD
+from .subentry_flows import DoorSubentryFlow, HouseholdSubentryFlow, is_valid_name
 
 SITE_SCHEMA = probatio.Schema({probatio.Required(CONF_NAME, default=DEFAULT_SITE_NAME): str})
 
@@ -23,7 +30,7 @@ class FaceGateConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
-            if not any(char.isalnum() for char in name):
+            if not is_valid_name(name):
                 errors[CONF_NAME] = "invalid_name"
             else:
                 await self.async_set_unique_id(slugify(name))
@@ -34,3 +41,11 @@ class FaceGateConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(SITE_SCHEMA, user_input),
             errors=errors,
         )
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Offer doors and households; fixed, because Home Assistant caches this per entry."""
+        return {SUBENTRY_DOOR: DoorSubentryFlow, SUBENTRY_HOUSEHOLD: HouseholdSubentryFlow}

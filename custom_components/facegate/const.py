@@ -4,3 +4,32 @@ from typing import Final
 
 DOMAIN: Final = "facegate"
 DEFAULT_SITE_NAME: Final = "Home"
+
+# Config subentry types of a site.
+SUBENTRY_DOOR: Final = "door"
+SUBENTRY_HOUSEHOLD: Final = "household"
+
+# Door subentry data keys (the name is homeassistant.const.CONF_NAME, "name").
+CONF_TARGET_ENTITY_ID: Final = "target_entity_id"  # lock or switch; None: a virtual door
+CONF_CAMERA_ENTITY_IDS: Final = "camera_entity_ids"
+CONF_READER_DEVICE_IDS: Final = "reader_device_ids"  # tag scanner devices
+CONF_HOUSEHOLD_IDS: Final = "household_ids"  # subentry ids of the households served
+CONF_RELOCK_DELAY: Final = "relock_delay"  # seconds, an int
+CONF_ALLOW_VOICE_UNLOCK: Final = "allow_voice_unlock"
+
+DEFAULT_RELOCK_DELAY: Final = 5
+MIN_RELOCK_DELAY: Final = 1
+MAX_RELOCK_DELAY: Final = 300
+
+# Household subentry data keys.
+CONF_MODES: Final = "modes"  # the modes chosen at creation; later changes live in the store
+CONF_POLICY: Final = "policy"
+
+MODE_CARD: Final = "card"
+MODE_PIN: Final = "pin"
+MODE_FACE: Final = "face"  # never offered at creation: only residents switch face on
+INITIAL_MODES: Final = (MODE_CARD, MODE_PIN)
+
+POLICY_ANY: Final = "any"  # any one enabled mode opens
+POLICY_TWO_MODES: Final = "two_modes"  # two different modes are needed
+POLICIES: Final = (POLICY_ANY, POLICY_TWO_MODES)

@@ -63,7 +63,6 @@ class DoorLock(LockEntity):
     _attr_should_poll = False
     _attr_name = None
     _attr_code_format = CODE_FORMAT
-    _attr_translation_key = "door"
 
     def __init__(self, runtime: FaceGateRuntime, door: DoorConfig) -> None:
         self._runtime = runtime
