@@ -28,6 +28,7 @@ DEMO_PHOTO = Path("barack_obama") / "1.jpg"
 
 USERNAME = "dev"
 PASSWORD = "facegate-dev"  # noqa: S105 - a local, throwaway development login
+DOMAIN = "facegate"
 SITE_NAME = "Home"
 CAMERA_NAME = "Front door camera"
 CAMERA_ENTITY = "camera.front_door_camera"
@@ -102,6 +103,8 @@ class _Api(Protocol):
 
     def post(self, path: str, *, json: Any = None) -> Any: ...
 
+    def get(self, path: str) -> Any: ...
+
 
 async def _post(api: _Api, path: str, payload: dict[str, Any]) -> Any:
     async with api.post(path, json=payload) as response:
@@ -125,6 +128,7 @@ async def create_demo_entries(api: _Api, photo: Path) -> None:
     await _run_config_flow(api, "local_file", {"name": CAMERA_NAME, "file_path": str(photo)})
     entry_id = await _run_config_flow(api, "facegate", {"name": SITE_NAME})
     await _run_subentry_flow(api, entry_id, "household", {"name": HOUSEHOLD_NAME})
+    await _wait_until_loaded(api, entry_id)  # a new subentry reloads the site
     door_form = await _post(
         api, "/api/config/config_entries/subentries/flow", {"handler": [entry_id, "door"]}
     )
@@ -135,7 +139,18 @@ async def create_demo_entries(api: _Api, photo: Path) -> None:
     )
     if result.get("type") != "create_entry":
         raise RuntimeError(f"door subentry flow did not create an entry: {result}")
+    await _wait_until_loaded(api, entry_id)
     await _add_demo_resident(api)
+
+
+async def _wait_until_loaded(api: _Api, entry_id: str) -> None:
+    for _ in range(300):
+        async with api.get(f"/api/config/config_entries/entry?domain={DOMAIN}") as response:
+            entries = await response.json()
+        if any(e["entry_id"] == entry_id and e["state"] == "loaded" for e in entries):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the FaceGate site did not load again within 30 s")
 
 
 async def _run_subentry_flow(

@@ -106,7 +106,7 @@ async def test_pin_unlocks_then_relocks(
     state = hass.states.get(LOCK)
     assert state.state == LockState.UNLOCKED
     assert state.attributes["changed_by"] == "Alex"
-    assert state.attributes["code_format"] == r"^(\d{4,12})?$"
+    assert state.attributes["code_format"] == r"^([0-9]{4,12})?$"
     assert [e.data["outcome"] for e in events] == ["granted"]
     assert events[0].data["method"] == "pin"
     assert events[0].data["resident"] == "Alex"

@@ -34,7 +34,7 @@ from .permissions import async_is_admin, linked_residents
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 
 # Empty is allowed: admins and linked residents unlock from the UI without a code.
-CODE_FORMAT = r"^(\d{4,12})?$"
+CODE_FORMAT = r"^([0-9]{4,12})?$"
 METHOD_MANUAL = "manual"
 METHOD_AUTOMATION = "automation"
 

@@ -1,5 +1,6 @@
 """Runtime state of one FaceGate site (one config entry): configuration, domain objects, store."""
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from .access.audit import AuditLog
 from .access.controller import AccessController, Decision, Door
 from .access.directory import Directory
+from .access.errors import AccessError
 from .access.lockout import Lockout
 from .access.modes import Mode, Policy
 from .const import (
@@ -26,6 +28,8 @@ from .const import (
     SUBENTRY_HOUSEHOLD,
 )
 from .store import SiteStore
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,11 @@ class FaceGateRuntime:
         for sub in households:
             initial = (Mode(mode) for mode in sub.data.get(CONF_MODES, ()))
             policy = Policy(sub.data.get(CONF_POLICY, POLICY_ANY))
-            self.directory.sync_household(sub.subentry_id, initial, policy)
+            try:
+                self.directory.sync_household(sub.subentry_id, initial, policy)
+            except AccessError as err:
+                # Hand-edited or outdated data: keep what was stored, fail closed if nothing.
+                _LOGGER.warning("Household %s not updated: %s", sub.title, err.reason)
         for household_id in set(self.directory.households) - set(self.household_names):
             self.directory.remove_household(household_id)  # its subentry was deleted
 

@@ -87,11 +87,6 @@ def test_granted_records_never_fold():
     assert [r.count for r in log.records] == [1, 1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: duress decisions (an alarm, and a grant) are folded like failures; the "
-    "second duress within 60 s replaces the first record and its time is lost",
-)
 def test_duress_records_never_fold():
     log = AuditLog()
     log.add(rec(T0, Outcome.DURESS, reason="duress", resident="r1"))
@@ -175,10 +170,6 @@ def test_default_max_records_bound():
     assert log.records[0].time == T0 + 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (minor): max_records=0 keeps every record, since records[-0:] is the whole list",
-)
 def test_max_records_zero_keeps_nothing():
     log = AuditLog(max_records=0)
     log.add(rec(T0))

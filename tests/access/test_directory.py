@@ -54,11 +54,6 @@ def test_sync_household_keeps_stored_modes_and_takes_policy(directory):
     assert household.policy is Policy.TWO_MODES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sync_household switches an existing household to two_modes without checking "
-    "its stored modes; a household left with one mode can then never get in",
-)
 def test_sync_household_policy_change_keeps_modes_valid(directory):
     directory.set_mode("h1", Mode.CARD, False)  # {pin}, fine under "any"
     try:
@@ -69,11 +64,6 @@ def test_sync_household_policy_change_keeps_modes_valid(directory):
     validate_modes(household.modes, household.policy)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sync_household stores a new household's initial modes unvalidated, "
-    "e.g. face alone",
-)
 def test_sync_household_refuses_invalid_initial_modes():
     directory = Directory()
     try:
@@ -272,11 +262,6 @@ def test_pin_candidates(directory):
     assert directory.pin_candidates([]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: pin_candidates consumes a one-shot iterable in residents_of, so set() of it "
-    "is empty and the households' visitor codes are left out",
-)
 def test_pin_candidates_with_a_generator(directory):
     a = directory.add_resident("h1", "Alice")
     code = directory.add_visitor_code(a.resident_id, fake_hash("va"), T0, 1)

@@ -165,11 +165,6 @@ def test_load_of_nothing_clears():
     assert lockout.remaining("front", T0 + 5) == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: 2.0**level overflows (OverflowError) once a door reaches level 1024, i.e. "
-    "after ~1024 lockouts without a success or a quiet period; every later lockout then raises",
-)
 def test_escalation_never_overflows():
     lockout = Lockout()
     now = T0

@@ -18,6 +18,9 @@ class Outcome(StrEnum):
     LOCKOUT = "lockout"
 
 
+FOLDED = (Outcome.DENIED, Outcome.LOCKOUT)  # grants and duress alarms stay one record each
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One decision. No secret: a resident id at most, never a PIN, card UID or face data."""
@@ -53,7 +56,7 @@ class AuditLog:
     def add(self, record: AuditRecord) -> AuditRecord:
         """Append a decision (folding a repeat of the last failure); return what is stored."""
         last = self.records[-1] if self.records else None
-        if last and record.outcome is not Outcome.GRANTED and _same_failure(last, record):
+        if last and record.outcome in FOLDED and _same_failure(last, record):
             record = replace(last, time=record.time, count=last.count + 1)
             self.records[-1] = record
         else:
@@ -64,7 +67,8 @@ class AuditLog:
     def prune(self, now: float) -> None:
         """Drop records older than the retention and the oldest beyond the size limit."""
         cutoff = now - self.retention
-        self.records = [r for r in self.records if r.time >= cutoff][-self.max_records :]
+        kept = [r for r in self.records if r.time >= cutoff]
+        self.records = kept[-self.max_records :] if self.max_records > 0 else []
 
     def as_list(self) -> list[dict[str, Any]]:
         """JSON-ready form for the store."""

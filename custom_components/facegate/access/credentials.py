@@ -16,8 +16,9 @@ from typing import Any
 
 from .errors import AccessError
 
-PIN_PATTERN = re.compile(r"\d{4,12}")
-CODE_FORMAT = r"^\d{4,12}$"  # what a lock entity announces; anchored for re.match
+PIN_PATTERN = re.compile(r"[0-9]{4,12}")  # ASCII only: what a keypad can type
+CODE_FORMAT = r"^[0-9]{4,12}$"  # what a lock entity announces; anchored for re.match
+MIN_CARD_CHARS = 4
 CARD_PATTERN = re.compile(r"[0-9A-Za-z._:-]{4,64}")
 
 # PINs that people choose most often or that follow the keypad's shape; refused whatever length.
@@ -98,9 +99,10 @@ def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:
 def normalize_card_uid(uid: str) -> str:
     """A card UID as readers spell it differently ('04:a2-..' vs '04A2..'), or AccessError."""
     compact = uid.strip()
-    if not CARD_PATTERN.fullmatch(compact):
+    normalized = re.sub(r"[:.\-]", "", compact).upper()
+    if not CARD_PATTERN.fullmatch(compact) or len(normalized) < MIN_CARD_CHARS:
         raise AccessError("card_format")
-    return re.sub(r"[:.\-]", "", compact).upper()
+    return normalized
 
 
 def card_digest(uid: str, key: bytes) -> str:

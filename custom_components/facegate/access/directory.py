@@ -81,11 +81,16 @@ class Directory:
     def sync_household(
         self, household_id: str, initial_modes: Iterable[Mode], policy: Policy
     ) -> None:
-        """Register a configured household; its stored modes win over the initial ones."""
-        if household := self.households.get(household_id):
+        """Register a configured household or apply its new policy; stored modes win.
+
+        Raises AccessError, changing nothing, when the modes don't suit the policy.
+        """
+        household = self.households.get(household_id)
+        modes = validate_modes(household.modes if household else initial_modes, policy)
+        if household:
             household.policy = policy
         else:
-            self.households[household_id] = Household(frozenset(initial_modes), policy)
+            self.households[household_id] = Household(modes, policy)
 
     def household(self, household_id: str) -> Household:
         """The household, or AccessError("unknown_household")."""
@@ -164,10 +169,8 @@ class Directory:
 
     def pin_candidates(self, household_ids: Iterable[str] | None = None) -> list[PinCandidate]:
         """Every stored PIN hash (of these households, or of the whole site)."""
-        residents = (
-            self.residents.values() if household_ids is None else self.residents_of(household_ids)
-        )
         households = None if household_ids is None else set(household_ids)
+        residents = self.residents.values() if households is None else self.residents_of(households)
         found = [PinCandidate("pin", r.resident_id, r.pin) for r in residents if r.pin]
         found += [
             PinCandidate("duress", r.resident_id, r.duress_pin) for r in residents if r.duress_pin

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_LEVEL = 32  # far beyond any max_lockout; keeps 2**level finite
+
 
 @dataclass(frozen=True, slots=True)
 class LockoutPolicy:
@@ -46,7 +48,7 @@ class Lockout:
         if len(state.failures) < self.policy.max_failures:
             return 0.0
         duration = min(self.policy.first_lockout * 2.0**state.level, self.policy.max_lockout)
-        state.level += 1
+        state.level = min(state.level + 1, MAX_LEVEL)
         state.failures.clear()
         state.locked_until = now + duration
         return duration
