@@ -6,7 +6,8 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .const import DOMAIN
+from .access.audit import AuditLog
+from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS, DOMAIN
 from .runtime import FaceGateConfigEntry, FaceGateRuntime
 from .services import async_setup_services
 from .store import SecretStore, SiteStore, StoreError, async_remove_site_files
@@ -34,7 +35,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
             translation_key=err.translation_key,
             translation_placeholders=err.translation_placeholders,
         ) from err
-    runtime = FaceGateRuntime(site_name=entry.title, store=store, card_key=card_key)
+    retention = entry.options.get(CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS)
+    runtime = FaceGateRuntime(
+        site_name=entry.title, store=store, card_key=card_key, audit=AuditLog(retention)
+    )
     runtime.load(data, entry)
     entry.runtime_data = runtime
     # Adding or changing a door or household updates the entry: rebuild the site from it.

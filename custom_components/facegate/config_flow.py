@@ -14,6 +14,7 @@ from homeassistant.core import callback
 from homeassistant.util import slugify
 
 from .const import DEFAULT_SITE_NAME, DOMAIN, SUBENTRY_DOOR, SUBENTRY_HOUSEHOLD
+from .options_flow import SiteOptionsFlow
 from .subentry_flows import DoorSubentryFlow, HouseholdSubentryFlow, is_valid_name
 
 SITE_SCHEMA = probatio.Schema({probatio.Required(CONF_NAME, default=DEFAULT_SITE_NAME): str})
@@ -41,6 +42,12 @@ class FaceGateConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=self.add_suggested_values_to_schema(SITE_SCHEMA, user_input),
             errors=errors,
         )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> SiteOptionsFlow:
+        """Settings and residents of the site."""
+        return SiteOptionsFlow()
 
     @classmethod
     @callback

@@ -33,3 +33,7 @@ INITIAL_MODES: Final = (MODE_CARD, MODE_PIN)
 POLICY_ANY: Final = "any"  # any one enabled mode opens
 POLICY_TWO_MODES: Final = "two_modes"  # two different modes are needed
 POLICIES: Final = (POLICY_ANY, POLICY_TWO_MODES)
+
+# Site options.
+CONF_AUDIT_RETENTION_DAYS: Final = "audit_retention_days"
+DEFAULT_AUDIT_RETENTION_DAYS: Final = 30

@@ -83,6 +83,7 @@ def event_data(runtime: FaceGateRuntime, decision: Decision) -> dict[str, Any]:
     """What the bus, logbook and event entity may show of a decision."""
     door = runtime.doors.get(decision.door_id)
     return {
+        "entity_id": runtime.lock_entity_ids.get(decision.door_id),
         "door_id": decision.door_id,
         "door": door.name if door else None,
         "method": decision.method,

@@ -76,6 +76,7 @@ class DoorLock(LockEntity):
     async def async_added_to_hass(self) -> None:
         """Register as the door's actuator and follow the target's state."""
         self._runtime.releases[self._door.door_id] = self._async_release
+        self._runtime.lock_entity_ids[self._door.door_id] = self.entity_id
         self.async_on_remove(self._unregister_release)
         self.async_on_remove(self._cancel_pending_relock)
         if target := self._door.target_entity_id:
@@ -187,6 +188,7 @@ class DoorLock(LockEntity):
     @callback
     def _unregister_release(self) -> None:
         self._runtime.releases.pop(self._door.door_id, None)
+        self._runtime.lock_entity_ids.pop(self._door.door_id, None)
 
     @callback
     def _cancel_pending_relock(self) -> None:

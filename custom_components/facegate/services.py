@@ -25,12 +25,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from . import gate
-from .access.controller import find_pin
-from .access.credentials import check_pin_strength, hash_pin, new_visitor_code
+from .access.credentials import hash_pin, new_visitor_code
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .const import DOMAIN
 from .permissions import async_check_may_manage
+from .residents import async_check_user, async_set_pin
 from .runtime import FaceGateRuntime
 from .tags import ENROL_WINDOW
 
@@ -181,7 +181,7 @@ def _door(hass: HomeAssistant, entity_id: str) -> tuple[FaceGateRuntime, str]:
 async def _add_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
     await async_check_may_manage(hass, runtime, call.context, household_id)
-    await _check_user(hass, call.data.get(ATTR_USER_ID))
+    await async_check_user(hass, call.data.get(ATTR_USER_ID))
     resident = runtime.directory.add_resident(
         household_id, call.data[ATTR_NAME], call.data.get(ATTR_USER_ID), call.data[ATTR_SHOW_NAME]
     )
@@ -191,7 +191,7 @@ async def _add_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
 
 async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, resident = await _managed_resident(hass, call)
-    await _check_user(hass, call.data.get(ATTR_USER_ID))
+    await async_check_user(hass, call.data.get(ATTR_USER_ID))
     runtime.directory.update_resident(
         resident.resident_id,
         name=call.data.get(ATTR_NAME),
@@ -200,11 +200,6 @@ async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
     )
     await runtime.async_save()
     return None
-
-
-async def _check_user(hass: HomeAssistant, user_id: str | None) -> None:
-    if user_id and await hass.auth.async_get_user(user_id) is None:
-        raise AccessError("unknown_user")
 
 
 async def _remove_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -239,15 +234,7 @@ async def _list_residents(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
 
 async def _set_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, resident = await _managed_resident(hass, call)
-    pin, duress = call.data[ATTR_PIN], call.data[ATTR_DURESS]
-    check_pin_strength(pin)
-    replaced = resident.duress_pin if duress else resident.pin
-    others = [c for c in runtime.directory.pin_candidates() if c.pin is not replaced]
-    if await hass.async_add_executor_job(find_pin, pin, others):
-        raise AccessError("pin_in_use")  # unique within the site: a PIN names one person
-    pin_hash = await hass.async_add_executor_job(hash_pin, pin)
-    runtime.directory.set_pin(resident.resident_id, pin_hash, duress=duress)
-    await runtime.async_save()
+    await async_set_pin(hass, runtime, resident, call.data[ATTR_PIN], duress=call.data[ATTR_DURESS])
     return None
 
 

@@ -1,0 +1,65 @@
+"""Logbook lines for access decisions that a resident can read, without secrets."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .const import DOMAIN
+from .gate import EVENT_ACCESS
+
+METHODS = {
+    "pin": "PIN",
+    "card": "card",
+    "face": "face",
+    "visitor": "visitor code",
+    "manual": "Home Assistant",
+    "automation": "automation",
+}
+REASONS = {
+    "unknown_credential": "this code or card is not valid here",
+    "too_many_failures": "too many failed attempts, the door is locked out for a while",
+    "locked_out": "the door is locked out after failed attempts",
+    "mode_disabled": "{method} mode is off for this household",
+    "second_factor_needed": "waiting for a second, different way in",
+    "not_allowed": "only admins and residents served by this door may unlock without a code",
+    "default_code": "a default code stored in Home Assistant never opens this door",
+    "no_face_consent": "face recognition needs the resident's consent",
+    "unknown_face": "face not recognised",
+}
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[[str, str, Callable[[Event], dict[str, Any]]], None],
+) -> None:
+    """Describe FaceGate's access events for the logbook."""
+
+    @callback
+    def describe(event: Event) -> dict[str, Any]:
+        data = event.data
+        return {
+            LOGBOOK_ENTRY_NAME: data.get("door") or "FaceGate",
+            LOGBOOK_ENTRY_MESSAGE: describe_decision(data),
+            LOGBOOK_ENTRY_ENTITY_ID: data.get("entity_id"),
+        }
+
+    async_describe_event(DOMAIN, EVENT_ACCESS, describe)
+
+
+def describe_decision(data: Mapping[str, Any]) -> str:
+    """For example "granted to Alex by PIN" or "denied: PIN mode is off for this household"."""
+    method = " + ".join(METHODS.get(part, part) for part in str(data["method"]).split("+"))
+    outcome = data["outcome"]
+    if outcome in ("granted", "duress"):
+        who = f" to {data['resident']}" if data.get("resident") else ""
+        alarm = " (duress PIN: alarm raised)" if outcome == "duress" else ""
+        return f"granted{who} by {method}{alarm}"
+    reason = REASONS.get(data["reason"], data["reason"]).format(method=method)
+    return f"{'locked out' if outcome == 'lockout' else 'denied'} ({method}): {reason}"

@@ -1,0 +1,221 @@
+"""The site's options (Configure on the integration's page): settings and residents.
+
+Home Assistant opens options flows to administrators only. Residents manage themselves with
+the actions (services.py), which check the calling user.
+"""
+
+from typing import Any
+
+import probatio
+from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_NAME
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .access.errors import AccessError
+from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS
+from .residents import async_check_user, async_set_pin
+from .runtime import FaceGateRuntime
+
+CONF_HOUSEHOLD = "household"
+CONF_RESIDENT = "resident"
+CONF_USER = "user"
+CONF_SHOW_NAME = "show_name"
+CONF_PIN = "pin"
+CONF_DURESS_PIN = "duress_pin"
+CONF_CONFIRM = "confirm"
+PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+
+
+class SiteOptionsFlow(OptionsFlow):
+    """Settings of the site, and its residents."""
+
+    _resident_id: str
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose what to change."""
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        options = ["settings", "add_resident"]
+        if self._runtime.directory.residents:
+            options += ["edit_resident", "remove_resident"]
+        return self.async_show_menu(step_id="init", menu_options=options)
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """How long the audit trail is kept."""
+        if user_input is not None:
+            days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
+            return self.async_create_entry(
+                data={**self.config_entry.options, CONF_AUDIT_RETENTION_DAYS: days}
+            )
+        schema = probatio.Schema(
+            {
+                probatio.Required(
+                    CONF_AUDIT_RETENTION_DAYS, default=DEFAULT_AUDIT_RETENTION_DAYS
+                ): NumberSelector(
+                    NumberSelectorConfig(
+                        min=1, max=365, step=1, unit_of_measurement="d", mode=NumberSelectorMode.BOX
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+        )
+
+    async def async_step_add_resident(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A new resident of a household."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                await async_check_user(self.hass, user_input.get(CONF_USER))
+                self._runtime.directory.add_resident(
+                    user_input[CONF_HOUSEHOLD],
+                    user_input[CONF_NAME],
+                    user_input.get(CONF_USER),
+                    user_input.get(CONF_SHOW_NAME, False),
+                )
+            except AccessError as err:
+                errors["base"] = err.reason
+            else:
+                await self._runtime.async_save()
+                return self.async_abort(reason="resident_added")
+        households = [
+            SelectOptionDict(value=hid, label=name)
+            for hid, name in self._runtime.household_names.items()
+        ]
+        if not households:
+            return self.async_abort(reason="no_households")
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_HOUSEHOLD): SelectSelector(
+                    SelectSelectorConfig(options=households)
+                ),
+                probatio.Required(CONF_NAME): TextSelector(),
+                **await self._user_field(),
+                probatio.Optional(CONF_SHOW_NAME, default=False): BooleanSelector(),
+            }
+        )
+        return self.async_show_form(
+            step_id="add_resident",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )
+
+    async def async_step_edit_resident(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the resident to change."""
+        if user_input is not None:
+            self._resident_id = user_input[CONF_RESIDENT]
+            return await self.async_step_resident()
+        return self.async_show_form(step_id="edit_resident", data_schema=self._pick_resident())
+
+    async def async_step_resident(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change a resident's name, link, visibility and PINs."""
+        resident = self._runtime.directory.residents.get(self._resident_id)
+        if resident is None:
+            return self.async_abort(reason="unknown_resident")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                await async_check_user(self.hass, user_input.get(CONF_USER))
+                for field, duress in ((CONF_PIN, False), (CONF_DURESS_PIN, True)):
+                    if pin := user_input.get(field):
+                        await async_set_pin(self.hass, self._runtime, resident, pin, duress=duress)
+                self._runtime.directory.update_resident(
+                    resident.resident_id,
+                    name=user_input[CONF_NAME],
+                    show_name=user_input[CONF_SHOW_NAME],
+                    user_id=user_input.get(CONF_USER, ""),  # left empty: unlinked
+                )
+            except AccessError as err:
+                errors["base"] = err.reason
+            else:
+                await self._runtime.async_save()
+                return self.async_abort(reason="resident_updated")
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_NAME): TextSelector(),
+                **await self._user_field(),
+                probatio.Required(CONF_SHOW_NAME): BooleanSelector(),
+                probatio.Optional(CONF_PIN): PASSWORD,
+                probatio.Optional(CONF_DURESS_PIN): PASSWORD,
+            }
+        )
+        current = {
+            CONF_NAME: resident.name,
+            CONF_USER: resident.user_id,
+            CONF_SHOW_NAME: resident.show_name,
+        }
+        return self.async_show_form(
+            step_id="resident",
+            data_schema=self.add_suggested_values_to_schema(schema, current),
+            errors=errors,
+            description_placeholders={"name": resident.name},
+        )
+
+    async def async_step_remove_resident(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Delete a resident with all their credentials and consent."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if not user_input.get(CONF_CONFIRM):
+                errors[CONF_CONFIRM] = "confirm_needed"
+            else:
+                try:
+                    self._runtime.directory.remove_resident(user_input[CONF_RESIDENT])
+                except AccessError:
+                    return self.async_abort(reason="unknown_resident")
+                await self._runtime.async_save()
+                return self.async_abort(reason="resident_removed")
+        schema = self._pick_resident().extend(
+            {probatio.Required(CONF_CONFIRM, default=False): BooleanSelector()}
+        )
+        return self.async_show_form(step_id="remove_resident", data_schema=schema, errors=errors)
+
+    @property
+    def _runtime(self) -> FaceGateRuntime:
+        runtime: FaceGateRuntime = self.config_entry.runtime_data
+        return runtime
+
+    def _pick_resident(self) -> probatio.Schema:
+        names = self._runtime.household_names
+        options = [
+            SelectOptionDict(value=r.resident_id, label=f"{r.name} ({names.get(r.household_id)})")
+            for r in self._runtime.directory.residents.values()
+        ]
+        return probatio.Schema(
+            {
+                probatio.Required(CONF_RESIDENT): SelectSelector(
+                    SelectSelectorConfig(options=options)
+                )
+            }
+        )
+
+    async def _user_field(self) -> dict[Any, Any]:
+        """An optional choice among the people who log in to Home Assistant."""
+        users = [
+            SelectOptionDict(value=user.id, label=user.name or user.id)
+            for user in await self.hass.auth.async_get_users()
+            if not user.system_generated and user.is_active
+        ]
+        return {probatio.Optional(CONF_USER): SelectSelector(SelectSelectorConfig(options=users))}
