@@ -1,0 +1,47 @@
+"""Logbook lines a resident can read, without secrets (with a real recorder and logbook)."""
+
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockUser
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.facegate.const import DOMAIN
+
+from .conftest import setup_site, site_entry
+from .test_doors import CARD, LOCK, OTHER_PIN, PIN
+from .test_records import scenario
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_mock: Any, enable_custom_integrations: None) -> None:
+    """The recorder must start before hass: this replaces conftest's fixture of the same name."""
+
+
+async def test_logbook_explains_decisions(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, hass_admin_user: MockUser
+) -> None:
+    assert await async_setup_component(hass, "logbook", {})
+    await setup_site(hass, site_entry())
+    await scenario(hass, hass_admin_user)
+    await async_wait_recording_done(hass)
+
+    client = await hass_client()
+    response = await client.get("/api/logbook")
+    entries = [e for e in await response.json() if e.get("domain") == DOMAIN]
+
+    messages = [e["message"] for e in entries]
+    assert messages == [
+        "denied (card): this code or card is not valid here",
+        "granted to Alex by PIN",
+        "denied (PIN): this code or card is not valid here",
+        "denied (PIN): PIN mode is off for this household",
+    ]
+    assert {e["name"] for e in entries} == {"Front door"}
+    assert {e["entity_id"] for e in entries} == {LOCK}
+    assert not {PIN, OTHER_PIN, CARD} & set(str(entries).split("'"))
