@@ -377,3 +377,59 @@ async def test_switch_target_follows_and_moves(
     )
     await hass.async_block_till_done()
     assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+async def test_lock_target_state_is_mirrored(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    bolt = {ATTR_ENTITY_ID: "input_select.bolt"}
+    states = ["locked", "unlocked", "jammed", "open", "unavailable"]
+    assert await async_setup_component(
+        hass, "input_select", {"input_select": {"bolt": {"options": states}}}
+    )
+    lock = {
+        "name": "bolt",
+        "state": "{{ states('input_select.bolt') }}",
+        "availability": "{{ not is_state('input_select.bolt', 'unavailable') }}",
+        "lock": {
+            "action": "input_select.select_option",
+            "target": bolt,
+            "data": {"option": "locked"},
+        },
+        "unlock": {
+            "action": "input_select.select_option",
+            "target": bolt,
+            "data": {"option": "unlocked"},
+        },
+        "open": {
+            "action": "input_select.select_option",
+            "target": bolt,
+            "data": {"option": "open"},
+        },
+    }
+    assert await async_setup_component(hass, "template", {"template": [{"lock": [lock]}]})
+    await hass.async_block_till_done()
+    await setup_site(hass, site_entry(door={"target_entity_id": "lock.bolt"}))
+
+    async def bolt_reports(option: str) -> str:
+        await hass.services.async_call(
+            "input_select", "select_option", {**bolt, "option": option}, blocking=True
+        )
+        await hass.async_block_till_done()
+        return hass.states.get(LOCK).state
+
+    assert await bolt_reports("jammed") == LockState.JAMMED
+    assert await bolt_reports("unavailable") == "unavailable"
+    assert await bolt_reports("locked") == LockState.LOCKED
+    # The target offers open: so does the door, under the same rules as unlock.
+    assert hass.states.get(LOCK).attributes["supported_features"] == 1
+    await hass.services.async_call(
+        LOCK_DOMAIN,
+        "open",
+        {ATTR_ENTITY_ID: LOCK},
+        blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("input_select.bolt").state == "open"
+    assert hass.states.get(LOCK).state == LockState.OPEN
