@@ -11,6 +11,8 @@ from .access.controller import Decision
 from .lock import door_device
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 
+PARALLEL_UPDATES = 0  # nothing is polled; actions run as they come
+
 
 async def async_setup_entry(
     hass: HomeAssistant,

@@ -39,6 +39,9 @@ METHOD_MANUAL = "manual"
 METHOD_AUTOMATION = "automation"
 
 
+PARALLEL_UPDATES = 0  # nothing is polled; actions run as they come
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: FaceGateConfigEntry,

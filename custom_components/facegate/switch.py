@@ -18,6 +18,8 @@ from .const import DOMAIN
 from .permissions import async_check_may_manage
 from .runtime import FaceGateConfigEntry, FaceGateRuntime
 
+PARALLEL_UPDATES = 0  # nothing is polled; actions run as they come
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
