@@ -20,6 +20,7 @@ from .runtime import FaceGateRuntime
 
 EVENT_ACCESS = "facegate_access"
 SIGNAL_DECISION = "facegate_decision_{}"  # format with the door id
+LOCKED_OUT_SAVE_DELAY = 5.0
 
 
 def door_or_raise(runtime: FaceGateRuntime, door_id: str) -> None:
@@ -70,7 +71,12 @@ async def async_publish(
     hass: HomeAssistant, runtime: FaceGateRuntime, decision: Decision
 ) -> Decision:
     """Store the decision, open the door if granted, and tell the bus and the door's entities."""
-    await runtime.async_save()
+    if decision.reason == "locked_out":
+        # Refused unheard: only a folded audit count changes, so a burst of attempts
+        # (brute force) costs one write every few seconds, not one each.
+        runtime.store.async_delayed_save(runtime.as_dict, LOCKED_OUT_SAVE_DELAY)
+    else:
+        await runtime.async_save()
     if decision.granted and (release := runtime.releases.get(decision.door_id)):
         await release(decision)
     hass.bus.async_fire(EVENT_ACCESS, event_data(runtime, decision))
