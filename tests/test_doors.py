@@ -433,3 +433,35 @@ async def test_lock_target_state_is_mirrored(
     await hass.async_block_till_done()
     assert hass.states.get("input_select.bolt").state == "open"
     assert hass.states.get(LOCK).state == LockState.OPEN
+
+
+async def test_pin_in_use_answers_are_rate_limited_for_residents(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    neighbour = await add_resident(hass, hass_admin_user, household_id=FLAT_2)
+    await call(hass, "set_pin", {"resident_id": neighbour, "pin": PIN}, hass_admin_user)
+    prober = await hass.auth.async_create_user("Prober", group_ids=["system-users"])
+    own = await add_resident(hass, hass_admin_user, user_id=prober.id)
+
+    for _ in range(5):  # each answer says "someone has this PIN"
+        with pytest.raises(ServiceValidationError) as err:
+            await call(hass, "set_pin", {"resident_id": own, "pin": PIN}, prober)  # type: ignore[arg-type]
+        assert err.value.translation_key == "pin_in_use"
+    # Then even a free PIN is refused for a while: probing stops being cheap.
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "set_pin", {"resident_id": own, "pin": OTHER_PIN}, prober)  # type: ignore[arg-type]
+    assert err.value.translation_key == "too_many_pin_changes"
+    assert site.runtime_data.directory.residents[own].pin is None
+
+
+async def test_cards_enrol_only_at_readers_of_the_residents_doors(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    flat_2_resident = await add_resident(hass, hass_admin_user, household_id=FLAT_2)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass, "enrol_card", {"resident_id": flat_2_resident, "reader": READER}, hass_admin_user
+        )
+    assert err.value.translation_key == "unknown_reader"
+    assert site.runtime_data.card_enrolments == {}

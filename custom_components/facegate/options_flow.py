@@ -139,7 +139,14 @@ class SiteOptionsFlow(OptionsFlow):
                 await async_check_user(self.hass, user_input.get(CONF_USER))
                 for field, duress in ((CONF_PIN, False), (CONF_DURESS_PIN, True)):
                     if pin := user_input.get(field):
-                        await async_set_pin(self.hass, self._runtime, resident, pin, duress=duress)
+                        await async_set_pin(
+                            self.hass,
+                            self._runtime,
+                            resident,
+                            pin,
+                            duress=duress,
+                            requester=None,  # options flows are for admins only
+                        )
                 self._runtime.directory.update_resident(
                     resident.resident_id,
                     name=user_input[CONF_NAME],

@@ -1,5 +1,7 @@
 """Changes to residents shared by the actions and the options flow (slow parts in the executor)."""
 
+import time
+
 from homeassistant.core import HomeAssistant
 
 from .access.controller import find_pin
@@ -10,13 +12,27 @@ from .runtime import FaceGateRuntime
 
 
 async def async_set_pin(
-    hass: HomeAssistant, runtime: FaceGateRuntime, resident: Resident, pin: str, *, duress: bool
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    resident: Resident,
+    pin: str,
+    *,
+    duress: bool,
+    requester: str | None,
 ) -> None:
-    """Check, hash and store a PIN; raises AccessError (format, weak, in use) storing nothing."""
+    """Check, hash and store a PIN; raises AccessError (format, weak, in use) storing nothing.
+
+    "In use" tells the requester that someone has this PIN, so those answers are rate-limited
+    per requesting non-admin user (None: an admin or an automation), like failures at a door.
+    """
     check_pin_strength(pin)
+    if requester and runtime.pin_probes.remaining(requester, time.time()):
+        raise AccessError("too_many_pin_changes")
     replaced = resident.duress_pin if duress else resident.pin
     others = [c for c in runtime.directory.pin_candidates() if c.pin is not replaced]
     if await hass.async_add_executor_job(find_pin, pin, others):
+        if requester:
+            runtime.pin_probes.record_failure(requester, time.time())
         raise AccessError("pin_in_use")  # unique within the site: a PIN names one person
     pin_hash = await hass.async_add_executor_job(hash_pin, pin)
     runtime.directory.set_pin(resident.resident_id, pin_hash, duress=duress)

@@ -81,6 +81,8 @@ class FaceGateRuntime:
     # Per door, what carries out a granted decision (the door's lock entity registers it).
     releases: dict[str, Callable[[Decision], Awaitable[None]]] = field(default_factory=dict)
     lock_entity_ids: dict[str, str] = field(default_factory=dict)  # door id -> its lock
+    # Refused PIN changes per HA user: "PIN in use" answers would otherwise reveal PINs.
+    pin_probes: Lockout = field(default_factory=Lockout)
     # Reader device id -> (resident id, deadline): the next card tapped there is theirs.
     card_enrolments: dict[str, tuple[str, float]] = field(default_factory=dict)
     controller: AccessController = field(init=False)

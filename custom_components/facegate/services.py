@@ -29,7 +29,7 @@ from .access.credentials import hash_pin, new_visitor_code
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .const import DOMAIN
-from .permissions import async_check_may_manage
+from .permissions import async_check_may_manage, async_is_admin
 from .residents import async_check_user, async_set_pin
 from .runtime import FaceGateRuntime
 from .tags import ENROL_WINDOW
@@ -234,7 +234,16 @@ async def _list_residents(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
 
 async def _set_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, resident = await _managed_resident(hass, call)
-    await async_set_pin(hass, runtime, resident, call.data[ATTR_PIN], duress=call.data[ATTR_DURESS])
+    await async_set_pin(
+        hass,
+        runtime,
+        resident,
+        call.data[ATTR_PIN],
+        duress=call.data[ATTR_DURESS],
+        requester=None
+        if await async_is_admin(hass, call.context.user_id)
+        else call.context.user_id,
+    )
     return None
 
 
@@ -248,8 +257,11 @@ async def _remove_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
 async def _enrol_card(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, resident = await _managed_resident(hass, call)
     reader = call.data[ATTR_READER]
-    if not any(reader in door.reader_device_ids for door in runtime.doors.values()):
-        raise AccessError("unknown_reader")
+    if not any(
+        reader in door.reader_device_ids and resident.household_id in door.household_ids
+        for door in runtime.doors.values()
+    ):
+        raise AccessError("unknown_reader")  # only at the doors of the resident's household
     runtime.card_enrolments[reader] = (resident.resident_id, time.time() + ENROL_WINDOW)
     return None
 
