@@ -9,7 +9,7 @@ from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN
 from homeassistant.components.lock.const import LockState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, Event, HomeAssistant
-from homeassistant.exceptions import ServiceValidationError, Unauthorized
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -465,3 +465,29 @@ async def test_cards_enrol_only_at_readers_of_the_residents_doors(
         )
     assert err.value.translation_key == "unknown_reader"
     assert site.runtime_data.card_enrolments == {}
+
+
+async def test_a_target_that_fails_is_reported(
+    hass: HomeAssistant, hass_admin_user: MockUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    switch = {
+        "name": "strike",
+        "state": "{{ false }}",
+        "turn_on": {"action": "script.no_such_script"},
+        "turn_off": {"action": "script.no_such_script"},
+    }
+    assert await async_setup_component(hass, "template", {"template": [{"switch": [switch]}]})
+    await hass.async_block_till_done()
+    entry = await setup_site(hass, site_entry(door={"target_entity_id": "switch.strike"}))
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
+
+    assert err.value.translation_key == "target_failed"
+    assert [e.data["outcome"] for e in events] == ["granted"]  # audited as decided
+    assert entry.runtime_data.audit.records[-1].reason == "granted"
+    assert "Door Front door did not open" in caplog.text
+    assert hass.states.get(LOCK).state == LockState.LOCKED

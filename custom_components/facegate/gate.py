@@ -4,11 +4,12 @@ Slow work (scrypt, HMAC) runs in the executor; decisions, the store and events s
 event loop. Events carry no secret: no PIN, no card UID, no resident name unless allowed.
 """
 
+import logging
 import time
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .access.controller import Decision, find_pin
@@ -18,15 +19,11 @@ from .access.modes import Mode
 from .const import DOMAIN
 from .runtime import FaceGateRuntime
 
+_LOGGER = logging.getLogger(__name__)
+
 EVENT_ACCESS = "facegate_access"
 SIGNAL_DECISION = "facegate_decision_{}"  # format with the door id
 LOCKED_OUT_SAVE_DELAY = 5.0
-
-
-def door_or_raise(runtime: FaceGateRuntime, door_id: str) -> None:
-    """Raise a translated error for a door id this site doesn't have."""
-    if door_id not in runtime.doors:
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="unknown_door")
 
 
 async def async_present_pin(
@@ -77,10 +74,16 @@ async def async_publish(
         runtime.store.async_delayed_save(runtime.as_dict, LOCKED_OUT_SAVE_DELAY)
     else:
         await runtime.async_save()
-    if decision.granted and (release := runtime.releases.get(decision.door_id)):
-        await release(decision)
     hass.bus.async_fire(EVENT_ACCESS, event_data(runtime, decision))
     async_dispatcher_send(hass, SIGNAL_DECISION.format(decision.door_id), decision)
+    if decision.granted and (release := runtime.releases.get(decision.door_id)):
+        try:
+            await release(decision)
+        except HomeAssistantError as err:
+            _LOGGER.error("Door %s did not open: %s", runtime.doors[decision.door_id].name, err)
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="target_failed"
+            ) from err
     return decision
 
 

@@ -119,6 +119,16 @@ class DoorLock(LockEntity):
 
     async def _async_request(self, code: str | None, *, unlatch: bool = False) -> None:
         self._unlatch_next = unlatch
+        try:
+            decision = await self._async_decide(code)
+        finally:
+            self._unlatch_next = False  # a refused "open" must not turn a later unlock into one
+        if not decision.granted:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key=f"denied_{decision.reason}"
+            )
+
+    async def _async_decide(self, code: str | None) -> Decision:
         runtime, door_id = self._runtime, self._door.door_id
         if code and code == self._default_code():
             decision = runtime.controller.record(
@@ -131,10 +141,7 @@ class DoorLock(LockEntity):
             decision = await gate.async_publish(
                 self.hass, runtime, await self._async_codeless_decision()
             )
-        if not decision.granted:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN, translation_key=f"denied_{decision.reason}"
-            )
+        return decision
 
     async def _async_codeless_decision(self) -> Decision:
         """Admins, linked residents of served households, and automations; no one else."""
