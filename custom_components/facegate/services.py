@@ -6,7 +6,7 @@ a new visitor code is returned once, to its creator.
 """
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import probatio
@@ -87,13 +87,14 @@ SCHEMAS: dict[str, Any] = {
         probatio.Exclusive(ATTR_CARD_UID, "credential"): cv.string,
     },
 }
+type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 RESPONDING = {"add_resident", "list_residents", "create_visitor_code", "present_credential"}
 
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every FaceGate action."""
-    handlers: dict[str, Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]] = {
+    handlers: dict[str, Handler] = {
         "add_resident": _add_resident,
         "update_resident": _update_resident,
         "remove_resident": _remove_resident,
@@ -107,24 +108,31 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "present_credential": _present_credential,
     }
     for name, handler in handlers.items():
-
-        async def _handle(call: ServiceCall, handler: Any = handler) -> ServiceResponse:
-            try:
-                return await handler(hass, call)  # type: ignore[no-any-return]
-            except AccessError as err:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN, translation_key=err.reason
-                ) from None
-
         hass.services.async_register(
             DOMAIN,
             name,
-            _handle,
+            _translating_refusals(hass, handler),
             schema=probatio.Schema(SCHEMAS[name]),
             supports_response=(
                 SupportsResponse.OPTIONAL if name in RESPONDING else SupportsResponse.NONE
             ),
         )
+
+
+def _translating_refusals(
+    hass: HomeAssistant, handler: Handler
+) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
+    """The service function: a refusal of the access rules becomes a translated error."""
+
+    async def _handle(call: ServiceCall) -> ServiceResponse:
+        try:
+            return await handler(hass, call)
+        except AccessError as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN, translation_key=err.reason
+            ) from None
+
+    return _handle
 
 
 # Finding sites, households, residents and doors ------------------------------------------------
