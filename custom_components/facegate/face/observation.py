@@ -1,0 +1,24 @@
+"""What the engine reports of one face in one frame: small, picklable, no image."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+type Box = tuple[int, int, int, int]  # top, right, bottom, left (face_recognition's order)
+
+
+@dataclass(frozen=True, slots=True)
+class FaceObservation:
+    """One detected face: where, its 128-d encoding, and its 68 landmarks (for liveness)."""
+
+    box: Box
+    encoding: npt.NDArray[np.float64]  # shape (128,), as dlib's face_recognition_model_v1
+    landmarks: npt.NDArray[np.int32]  # shape (68, 2): x, y of dlib's 68-point model
+    sharpness: float  # variance of the Laplacian over the face: low means blurred
+    brightness: float  # mean grey level of the face, 0-255
+
+    @property
+    def width(self) -> int:
+        """Width of the face box in pixels."""
+        return self.box[1] - self.box[3]
