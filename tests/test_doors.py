@@ -260,10 +260,18 @@ async def test_card_at_reader_and_enrolment_by_tap(
     assert [e.data["reason"] for e in events] == ["unknown_credential"]
     assert hass.states.get(LOCK).state == LockState.LOCKED
 
+    enrolments = async_capture_events(hass, "facegate_card_enrolment")
     await call(hass, "enrol_card", {"resident_id": resident, "reader": READER}, hass_admin_user)
     hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": READER})
     await hass.async_block_till_done()
     assert len(events) == 1  # the enrolling tap opens nothing
+    assert [e.data for e in enrolments] == [{"resident": "resident", "result": "enrolled"}]
+
+    # The same card cannot be enrolled twice (for anyone).
+    await call(hass, "enrol_card", {"resident_id": resident, "reader": READER}, hass_admin_user)
+    hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": READER})
+    await hass.async_block_till_done()
+    assert enrolments[-1].data["result"] == "card_in_use"
 
     hass.bus.async_fire("tag_scanned", {"tag_id": "04a23b1c9980", "device_id": READER})
     await hass.async_block_till_done()

@@ -13,8 +13,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.facegate.const import DOMAIN
 
-from .conftest import setup_site, site_entry
-from .test_doors import CARD, LOCK, OTHER_PIN, PIN
+from .conftest import READER, setup_site, site_entry
+from .test_doors import CARD, LOCK, OTHER_PIN, PIN, add_resident, call
 from .test_records import scenario
 
 
@@ -45,3 +45,22 @@ async def test_logbook_explains_decisions(
     assert {e["name"] for e in entries} == {"Front door"}
     assert {e["entity_id"] for e in entries} == {LOCK}
     assert not {PIN, OTHER_PIN, CARD} & set(str(entries).split("'"))
+
+
+async def test_logbook_tells_how_a_card_enrolment_went(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, hass_admin_user: MockUser
+) -> None:
+    assert await async_setup_component(hass, "logbook", {})
+    await setup_site(hass, site_entry())
+    resident = await add_resident(hass, hass_admin_user, show_name=True)
+    await call(hass, "enrol_card", {"resident_id": resident, "reader": READER}, hass_admin_user)
+    hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": READER})
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+
+    client = await hass_client()
+    entries = [
+        e for e in await (await client.get("/api/logbook")).json() if e.get("domain") == DOMAIN
+    ]
+
+    assert [e["message"] for e in entries] == ["new card enrolled for Alex"]

@@ -12,6 +12,7 @@ from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN
 from .gate import EVENT_ACCESS
+from .tags import EVENT_CARD_ENROLMENT
 
 METHODS = {
     "pin": "PIN",
@@ -33,6 +34,12 @@ REASONS = {
     "unknown_face": "face not recognised",
 }
 
+ENROLMENT_RESULTS = {
+    "enrolled": "new card enrolled for {who}",
+    "card_in_use": "card not enrolled for {who}: it belongs to another resident",
+    "card_format": "card not enrolled for {who}: the reader sent an unreadable number",
+}
+
 
 @callback
 def async_describe_events(
@@ -50,7 +57,18 @@ def async_describe_events(
             LOGBOOK_ENTRY_ENTITY_ID: data.get("entity_id"),
         }
 
+    @callback
+    def describe_enrolment(event: Event) -> dict[str, Any]:
+        who = event.data.get("resident") or "a resident"
+        return {
+            LOGBOOK_ENTRY_NAME: "FaceGate",
+            LOGBOOK_ENTRY_MESSAGE: ENROLMENT_RESULTS.get(
+                event.data["result"], "card not enrolled"
+            ).format(who=who),
+        }
+
     async_describe_event(DOMAIN, EVENT_ACCESS, describe)
+    async_describe_event(DOMAIN, EVENT_CARD_ENROLMENT, describe_enrolment)
 
 
 def describe_decision(data: Mapping[str, Any]) -> str:

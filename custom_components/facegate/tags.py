@@ -13,6 +13,7 @@ from .access.errors import AccessError
 from .runtime import FaceGateRuntime
 
 EVENT_TAG_SCANNED = "tag_scanned"
+EVENT_CARD_ENROLMENT = "facegate_card_enrolment"
 ENROL_WINDOW = 60.0  # seconds a resident has to tap a new card at the chosen reader
 
 
@@ -42,10 +43,20 @@ async def _async_enrol_if_waiting(
     waiting = runtime.card_enrolments.pop(device_id, None)
     if waiting is None or waiting[1] < time.time():
         return False
+    resident_id = waiting[0]
     try:
         digest = await gate.async_card_digest(hass, runtime, tag_id)
-        runtime.directory.add_card(waiting[0], digest)
-    except AccessError, ServiceValidationError:
-        return True  # the card belongs to someone else already (or the resident left)
-    await runtime.async_save()
+        runtime.directory.add_card(resident_id, digest)
+    except ServiceValidationError:
+        result = "card_format"
+    except AccessError as err:
+        result = err.reason  # the card belongs to someone already, or the resident left
+    else:
+        result = "enrolled"
+        await runtime.async_save()
+    # Tell the UI and automations how the tap went (never which card it was).
+    hass.bus.async_fire(
+        EVENT_CARD_ENROLMENT,
+        {"resident": gate.resident_label(runtime, resident_id), "result": result},
+    )
     return True
