@@ -1,0 +1,229 @@
+"""The face engine: dlib detection, landmarks and 128-d encodings, and image decoding.
+
+The encodings are computed exactly as face_recognition 1.3.0's defaults do (bitwise equal):
+detect (HOG or CNN), trim each box to the image, 5-point landmarks on the trimmed box, then
+``compute_face_descriptor(image, shape, 1)``. dlib is imported when a FaceEngine is built, not
+when this module is imported: Home Assistant's process may use decode_image without loading
+dlib. dlib's encoder and CNN detector hold the GIL; run the engine in a worker process.
+"""
+
+import importlib
+import io
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .models import (
+    REASON_DLIB_MISSING,
+    REASON_MODELS_MISSING,
+    FaceEngineUnavailable,
+    ModelPaths,
+    find_models,
+)
+from .observation import Box, FaceObservation
+
+type Detector = Literal["hog", "cnn"]
+type RGBImage = npt.NDArray[np.uint8]
+
+DETECTORS: tuple[Detector, ...] = ("hog", "cnn")
+DEFAULT_MAX_PIXELS = 4_000_000
+NUM_JITTERS = 1  # face_recognition's default; more jitters cost one encoder pass each
+_RGB_CHANNELS = 3
+_GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's "L"
+_LAPLACIAN_MIN_SIDE = 3
+
+
+class ImageError(ValueError):
+    """Bytes that are no usable image; ``reason`` is "empty", "not_an_image" or "too_large"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _import_dlib() -> Any:
+    """dlib, imported on first use (no type stubs: kept behind Any)."""
+    try:
+        return importlib.import_module("dlib")
+    except ImportError as err:
+        raise FaceEngineUnavailable(REASON_DLIB_MISSING, str(err)) from err
+
+
+def _load(loader: Any, path: Path) -> Any:
+    """One dlib model; a missing or unreadable file makes the engine unavailable."""
+    try:
+        return loader(str(path))
+    except RuntimeError as err:  # dlib: "Unable to open ..." or a deserialization error
+        raise FaceEngineUnavailable(REASON_MODELS_MISSING, f"cannot load {path.name}") from err
+
+
+def check_image(image: object) -> RGBImage:
+    """The image as a C-contiguous HxWx3 uint8 array; ValueError for anything else."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"expected a numpy array, got {type(image).__name__}")
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != _RGB_CHANNELS:
+        raise ValueError(f"expected an HxWx3 uint8 RGB array, got {image.dtype} {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError("empty image")
+    array: RGBImage = np.ascontiguousarray(image)
+    return array
+
+
+def _trim_box(top: int, right: int, bottom: int, left: int, height: int, width: int) -> Box:
+    """face_recognition's _trim_css_to_bounds: clip a (top, right, bottom, left) box."""
+    return max(top, 0), min(right, width), min(bottom, height), max(left, 0)
+
+
+def _face_quality(image: RGBImage, box: Box) -> tuple[float, float]:
+    """Sharpness (variance of a 4-neighbour Laplacian) and brightness (mean grey) of a box."""
+    top, right, bottom, left = box
+    crop = image[top:bottom, left:right]
+    if crop.size == 0:
+        return 0.0, 0.0
+    grey = crop.astype(np.float32) @ _GREY_WEIGHTS
+    brightness = float(grey.mean())
+    if min(grey.shape) < _LAPLACIAN_MIN_SIDE:
+        return 0.0, brightness
+    laplacian = (
+        grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
+    )
+    return float(laplacian.var(dtype=np.float64)), brightness
+
+
+class FaceEngine:
+    """dlib's detector, landmark models and encoder, loaded once.
+
+    ``detector`` is "hog" (fast, frontal faces) or "cnn" (dlib's MMOD: better, ~60x slower on
+    a CPU); ``upsample`` is how often the image is doubled before detection (1 finds faces down
+    to about 40 px wide, like face_recognition's default). Not thread-safe: dlib's objects are
+    used by one caller at a time (the worker process serves requests one by one).
+    """
+
+    def __init__(
+        self,
+        detector: Detector = "hog",
+        upsample: int = 1,
+        *,
+        models: ModelPaths | None = None,
+    ) -> None:
+        if detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {DETECTORS}, not {detector!r}")
+        if not 0 <= upsample <= 4:  # each step quadruples the work
+            raise ValueError(f"upsample must be between 0 and 4, not {upsample}")
+        paths = models if models is not None else find_models()
+        dlib = _import_dlib()
+        self.detector: Detector = detector
+        self.upsample = upsample
+        self._rectangle: Any = dlib.rectangle
+        if detector == "cnn":
+            self._cnn: Any = _load(dlib.cnn_face_detection_model_v1, paths.detector_cnn)
+            self._hog: Any = None
+        else:
+            self._cnn = None
+            self._hog = dlib.get_frontal_face_detector()
+        self._shape_5: Any = _load(dlib.shape_predictor, paths.shape_5)
+        self._shape_68: Any = _load(dlib.shape_predictor, paths.shape_68)
+        self._encoder: Any = _load(dlib.face_recognition_model_v1, paths.encoder)
+
+    def detect(self, image: RGBImage) -> list[Box]:
+        """Face boxes (top, right, bottom, left), trimmed to the image, in detector order."""
+        image = check_image(image)
+        height, width = image.shape[:2]
+        if self._cnn is not None:
+            rects = [found.rect for found in self._cnn(image, self.upsample)]
+        else:
+            rects = list(self._hog(image, self.upsample))
+        return [
+            _trim_box(rect.top(), rect.right(), rect.bottom(), rect.left(), height, width)
+            for rect in rects
+        ]
+
+    def describe(self, image: RGBImage, box: Box) -> FaceObservation:
+        """Encoding, 68 landmarks, sharpness and brightness of the face in ``box``."""
+        image = check_image(image)
+        top, right, bottom, left = box
+        rect = self._rectangle(left, top, right, bottom)
+        shape_5 = self._shape_5(image, rect)
+        encoding = np.array(self._encoder.compute_face_descriptor(image, shape_5, NUM_JITTERS))
+        shape_68 = self._shape_68(image, rect)
+        landmarks = np.array([(point.x, point.y) for point in shape_68.parts()], dtype=np.int32)
+        sharpness, brightness = _face_quality(image, box)
+        return FaceObservation(
+            box=box,
+            encoding=encoding,
+            landmarks=landmarks,
+            sharpness=sharpness,
+            brightness=brightness,
+        )
+
+    def analyze(self, image: RGBImage) -> list[FaceObservation]:
+        """Every face of an RGB uint8 image (HxWx3), in detector order; [] when none."""
+        image = check_image(image)
+        return [self.describe(image, box) for box in self.detect(image)]
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode as RGB: transparency over white, 16-bit grey scaled to 8 bits."""
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        if rgba.getchannel("A").getextrema() == (255, 255):
+            return rgba.convert("RGB")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode.startswith("I;16") or image.mode == "I":
+        wide = np.asarray(image, dtype=np.int64)
+        if image.mode == "I" and wide.max(initial=0) <= 255:
+            grey = wide.clip(0, 255).astype(np.uint8)
+        else:
+            grey = (wide.clip(0, 65535) >> 8).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    return image.convert("RGB")
+
+
+def _target_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """The largest size of the same aspect ratio with at most ``max_pixels`` pixels."""
+    if width * height <= max_pixels:
+        return width, height
+    scale = math.sqrt(max_pixels / (width * height))
+    return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
+
+
+def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBImage:
+    """Decode JPEG/PNG/... bytes to an HxWx3 uint8 RGB array, upright (EXIF orientation).
+
+    Grayscale becomes RGB, transparency is laid over white, and an image of more than
+    ``max_pixels`` pixels is scaled down (same aspect ratio) to at most that. Raises
+    ImageError("empty") for no bytes, ImageError("not_an_image") for anything Pillow cannot
+    decode, ImageError("too_large") for a decompression bomb (Pillow's pixel limit).
+    """
+    if max_pixels < 1:
+        raise ValueError("max_pixels must be positive")
+    if not data:
+        raise ImageError("empty")
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            if opened.width * opened.height > max_pixels:
+                # JPEG only: decode at 1/2, 1/4 or 1/8 scale straight away (no-op for others).
+                opened.draft("RGB", _target_size(opened.width, opened.height, max_pixels))
+            opened.load()
+            upright = ImageOps.exif_transpose(opened)
+            rgb = _to_rgb(upright)
+    except Image.DecompressionBombError as err:
+        raise ImageError("too_large") from err
+    except UnidentifiedImageError as err:
+        raise ImageError("not_an_image") from err
+    except Exception as err:  # broken files make Pillow's plugins raise many kinds of errors
+        raise ImageError("not_an_image") from err
+    size = _target_size(rgb.width, rgb.height, max_pixels)
+    if size != rgb.size:
+        rgb = rgb.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return np.array(rgb, dtype=np.uint8)
+
+
+def load_image_file(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBImage:
+    """decode_image of a file's bytes."""
+    return decode_image(path.read_bytes(), max_pixels)

@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Measure FaceGate's face decision rule against face_recognition's, per group, on real photos.
+
+    scripts/evaluate_faces.py [--faces DIR] [--rotations N] [--households 1,2,4,8] [--check]
+    here: bash -c 'source scripts/lib/common.sh; in_env python scripts/evaluate_faces.py ...'
+
+Protocol (open set, one photo per decision), on ../shared/faces (identity folders and
+_groups.csv; the photos stay there, nothing is copied into the repository):
+
+- every identity with at least 3 photos is enrolled with 2 of them (photos 1 and 2; rotation r
+  enrols photos r+1 and r+2, wrapping around; --enrol 3 enrols 3 photos of each identity with 4
+  or more) into one gallery;
+- genuine trials: each of its other photos is probed against that gallery; an error (false
+  reject) is any answer but that identity: unknown, ambiguous or someone else;
+- impostor trials: every photo of every identity (also those with fewer than 3 photos) is probed
+  against the gallery *without* its own identity; an error (false accept) is any resident;
+- per group of the probe's identity (_groups.csv): FAR and FRR, with the trial counts;
+- extra impostor row: every face of the scene images that show only people who are not in the
+  set (family photos, a collage of actors, single unknown faces), against the full gallery.
+
+Rules: face_recognition's (the nearest enrolled sample if within the tolerance, 0.6 and 0.5) and
+FaceGate's (custom_components/facegate/face/decision.py, default settings, templates protected).
+
+Encodings: FaceGate's own engine (FaceEngine().analyze(decode_image(bytes)), the same dlib calls
+as face_recognition 1.3.0), the largest face of each identity photo. ``--engine
+face_recognition`` uses the face_recognition package instead, loaded with a stand-in for
+face_recognition_models (this script only: production code never imports it). Encodings are
+cached by file hash under --cache (default /tmp/facegate-face-eval, outside the repository).
+"""
+
+import argparse
+import csv
+import hashlib
+import importlib
+import importlib.util
+import json
+import os
+import secrets
+import sys
+import time
+import types
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from custom_components.facegate.face.decision import (  # noqa: E402
+    DEFAULT_SETTINGS,
+    DecisionSettings,
+    decide,
+)
+from custom_components.facegate.face.gallery import Gallery  # noqa: E402
+from custom_components.facegate.face.protection import TemplateProtector  # noqa: E402
+
+type Encoding = npt.NDArray[np.float64]
+type Enrolled = dict[str, list[Encoding]]
+type Identify = Callable[[Encoding], str | None]
+
+DEFAULT_FACES = Path(os.environ.get("FACEGATE_FACES_DIR", str(REPO.parent / "shared" / "faces")))
+DEFAULT_CACHE = Path("/tmp/facegate-face-eval")  # noqa: S108 - a cache, not a secret
+GROUPS_FILE = "_groups.csv"
+ENROL_PHOTOS = 2  # per identity; an identity needs one more photo to be probed (genuine)
+# Scene images showing only people who are in no identity folder (see MANIFEST.md).
+UNKNOWN_SCENE_PREFIXES = ("group_pascal_", "collage_bald_actors", "single_unknown_")
+SCENES_GROUP = "unlabelled_scene_faces"
+TARGET_FAR = 0.01
+TARGET_FRR = 0.10
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+# --- Encodings ----------------------------------------------------------------------------
+
+
+def _facegate_encoder() -> Callable[[bytes], list[tuple[int, Encoding]]]:
+    """FaceGate's engine: (box area, encoding) of every face in an image's bytes."""
+    engine_module = importlib.import_module("custom_components.facegate.face.engine")
+    engine = engine_module.FaceEngine()
+
+    def encode(data: bytes) -> list[tuple[int, Encoding]]:
+        faces = engine.analyze(engine_module.decode_image(data))
+        return [(face.width * (face.box[2] - face.box[0]), face.encoding) for face in faces]
+
+    return encode
+
+
+def _face_recognition_encoder() -> Callable[[bytes], list[tuple[int, Encoding]]]:
+    """face_recognition 1.3.0 with a stand-in for face_recognition_models (see the toolchain)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("face_recognition_models is not installed")
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
+    shim: Any = types.ModuleType("face_recognition_models")
+    shim.pose_predictor_model_location = lambda: str(
+        models / "shape_predictor_68_face_landmarks.dat"
+    )
+    shim.pose_predictor_five_point_model_location = lambda: str(
+        models / "shape_predictor_5_face_landmarks.dat"
+    )
+    shim.face_recognition_model_location = lambda: str(
+        models / "dlib_face_recognition_resnet_model_v1.dat"
+    )
+    shim.cnn_face_detector_model_location = lambda: str(models / "mmod_human_face_detector.dat")
+    sys.modules["face_recognition_models"] = shim
+    fr = importlib.import_module("face_recognition")
+    image_module = importlib.import_module("PIL.Image")
+    io_module = importlib.import_module("io")
+
+    def encode(data: bytes) -> list[tuple[int, Encoding]]:
+        with image_module.open(io_module.BytesIO(data)) as opened:
+            image = np.array(opened.convert("RGB"))
+        boxes = fr.face_locations(image)
+        encodings = fr.face_encodings(image, boxes)
+        return [
+            ((right - left) * (bottom - top), np.asarray(encoding, dtype=np.float64))
+            for (top, right, bottom, left), encoding in zip(boxes, encodings, strict=True)
+        ]
+
+    return encode
+
+
+ENCODERS = {"facegate": _facegate_encoder, "face_recognition": _face_recognition_encoder}
+
+
+def encode_files(
+    paths: Sequence[Path], engine: str = "facegate", cache_dir: Path | None = DEFAULT_CACHE
+) -> dict[Path, list[tuple[int, Encoding]]]:
+    """(box area, encoding) of every face in each file, cached by the file's sha256."""
+    cache_file = cache_dir / f"encodings-{engine}.json" if cache_dir is not None else None
+    cache: dict[str, list[list[Any]]] = {}
+    if cache_file is not None and cache_file.is_file():
+        cache = json.loads(cache_file.read_text())
+    encoder: Callable[[bytes], list[tuple[int, Encoding]]] | None = None
+    result: dict[Path, list[tuple[int, Encoding]]] = {}
+    missing = 0
+    for path in paths:
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in cache:
+            encoder = encoder or ENCODERS[engine]()
+            cache[digest] = [[area, enc.tolist()] for area, enc in encoder(data)]
+            missing += 1
+        result[path] = [(int(area), np.array(enc, dtype=np.float64)) for area, enc in cache[digest]]
+    if cache_file is not None and missing:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(cache))
+    return result
+
+
+# --- The data set ---------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    """Encodings per identity (photo order), each identity's group, and unknown scene faces."""
+
+    photos: dict[str, list[Encoding]]
+    groups: dict[str, str]
+    scene_faces: list[Encoding] = field(default_factory=list)
+    enrol: int = ENROL_PHOTOS
+
+    @property
+    def eligible(self) -> list[str]:
+        """Identities with enough photos to enrol and to probe."""
+        return [name for name, encs in self.photos.items() if len(encs) > self.enrol]
+
+    @property
+    def group_names(self) -> list[str]:
+        """The groups, sorted."""
+        return sorted(set(self.groups.values()))
+
+
+def _photo_number(path: Path) -> tuple[int, str]:
+    """Sort key: photos are numbered from 1 (1.jpg, 2.png, ...)."""
+    return (int(path.stem), path.name) if path.stem.isdigit() else (1 << 30, path.name)
+
+
+def load_dataset(
+    faces_dir: Path = DEFAULT_FACES,
+    cache_dir: Path | None = DEFAULT_CACHE,
+    *,
+    engine: str = "facegate",
+    scenes: bool = True,
+) -> Dataset:
+    """Encode the identity photos (largest face of each) and, optionally, unknown scene faces."""
+    with (faces_dir / GROUPS_FILE).open(newline="") as file:
+        groups = {row["identity"]: row["group"] for row in csv.DictReader(file)}
+    folders = sorted(
+        entry for entry in faces_dir.iterdir() if entry.is_dir() and not entry.name.startswith("_")
+    )
+    files = {
+        folder.name: sorted(
+            (p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_photo_number
+        )
+        for folder in folders
+    }
+    scene_files = (
+        sorted(
+            p
+            for p in (faces_dir / "_scenes").iterdir()
+            if p.name.startswith(UNKNOWN_SCENE_PREFIXES) and p.suffix.lower() in IMAGE_SUFFIXES
+        )
+        if scenes and (faces_dir / "_scenes").is_dir()
+        else []
+    )
+    all_files = [p for paths in files.values() for p in paths] + scene_files
+    encoded = encode_files(all_files, engine, cache_dir)
+    photos: dict[str, list[Encoding]] = {}
+    for name, paths in files.items():
+        if name not in groups:
+            raise SystemExit(f"{name} has no group in {GROUPS_FILE}")
+        faces = [encoded[p] for p in paths]
+        photos[name] = [max(found, key=lambda face: face[0])[1] for found in faces if found]
+    scene_faces = [enc for p in scene_files for _, enc in encoded[p]]
+    return Dataset(photos, {name: groups[name] for name in photos}, scene_faces)
+
+
+# --- Rules ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A decision rule: ``prepare(enrolled)`` returns the function that identifies one probe."""
+
+    name: str
+    prepare: Callable[[Enrolled], Identify]
+
+
+def naive_rule(tolerance: float) -> Rule:
+    """face_recognition's: the identity of the nearest enrolled sample, if within tolerance."""
+
+    def prepare(enrolled: Enrolled) -> Identify:
+        names = list(enrolled)
+        blocks = [np.stack(enrolled[name]) for name in names]
+
+        def identify(probe: Encoding) -> str | None:
+            if not names:
+                return None
+            nearest = [float(np.linalg.norm(block - probe, axis=1).min()) for block in blocks]
+            best = int(np.argmin(nearest))
+            return names[best] if nearest[best] <= tolerance else None
+
+        return identify
+
+    return Rule(f"face_recognition, tolerance {tolerance}", prepare)
+
+
+def facegate_rule(settings: DecisionSettings = DEFAULT_SETTINGS, name: str = "") -> Rule:
+    """FaceGate's decision rule, with templates protected under a fresh random secret."""
+    protector = TemplateProtector(secrets.token_bytes(32))
+
+    def prepare(enrolled: Enrolled) -> Identify:
+        gallery = Gallery(protector)
+        for resident_id, encodings in enrolled.items():
+            gallery.add_identity(resident_id, encodings)
+
+        def identify(probe: Encoding) -> str | None:
+            return decide(gallery, probe, settings).resident_id
+
+        return identify
+
+    label = name or (
+        f"FaceGate (max {settings.max_distance}, ratio {settings.neighbour_ratio},"
+        f" margin {settings.min_margin})"
+    )
+    return Rule(label, prepare)
+
+
+# --- Evaluation -----------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """Errors out of trials."""
+
+    errors: int = 0
+    trials: int = 0
+
+    def add(self, error: bool) -> None:
+        """Count one trial."""
+        self.errors += int(error)
+        self.trials += 1
+
+    @property
+    def rate(self) -> float:
+        """errors / trials (0 when there were none)."""
+        return self.errors / self.trials if self.trials else 0.0
+
+    def __str__(self) -> str:
+        """As "3/35 = 8.6 %"."""
+        return f"{self.errors}/{self.trials} = {100 * self.rate:.1f} %"
+
+
+@dataclass
+class Result:
+    """FAR and FRR per group for one rule."""
+
+    far: dict[str, Counts] = field(default_factory=dict)
+    frr: dict[str, Counts] = field(default_factory=dict)
+
+    def meets_target(self, groups: Iterable[str]) -> bool:
+        """FAR <= 1 % and FRR <= 10 % in every group."""
+        return all(
+            self.far[g].rate <= TARGET_FAR and self.frr[g].rate <= TARGET_FRR for g in groups
+        )
+
+
+def _enrolment(dataset: Dataset, rotation: int) -> tuple[Enrolled, dict[str, list[Encoding]]]:
+    """The enrolled photos and the held-out (genuine probe) photos of every eligible identity."""
+    enrolled: Enrolled = {}
+    held: dict[str, list[Encoding]] = {}
+    for name in dataset.eligible:
+        encs = dataset.photos[name]
+        chosen = {(rotation + i) % len(encs) for i in range(dataset.enrol)}
+        enrolled[name] = [encs[i] for i in sorted(chosen)]
+        held[name] = [enc for i, enc in enumerate(encs) if i not in chosen]
+    return enrolled, held
+
+
+def evaluate(rule: Rule, dataset: Dataset, rotations: Iterable[int] = (0,)) -> Result:
+    """Run the open-set protocol (module docstring) for each enrolment rotation."""
+    result = Result()
+    for group in [*dataset.group_names, SCENES_GROUP]:
+        result.far[group] = Counts()
+        result.frr[group] = Counts()
+    for rotation in rotations:
+        enrolled, held = _enrolment(dataset, rotation)
+        full = rule.prepare(enrolled)
+        for name, probes in held.items():
+            for probe in probes:
+                result.frr[dataset.groups[name]].add(full(probe) != name)
+        for name, encs in dataset.photos.items():
+            others = rule.prepare({k: v for k, v in enrolled.items() if k != name})
+            for probe in encs:
+                result.far[dataset.groups[name]].add(others(probe) is not None)
+        for probe in dataset.scene_faces:
+            result.far[SCENES_GROUP].add(full(probe) is not None)
+    return result
+
+
+def evaluate_households(
+    rule: Rule, dataset: Dataset, size: int, draws: int = 200, seed: int = 1
+) -> Result:
+    """Small sites: ``draws`` random galleries of ``size`` identities (photos 1 and 2).
+
+    Genuine trials: the other photos of the enrolled; impostor trials: every photo of everyone
+    else. Shows how the rule does when the cohort (the other enrolled identities) is small.
+    """
+    rng = np.random.default_rng(seed)
+    enrolled, held = _enrolment(dataset, 0)
+    names = sorted(enrolled)
+    result = Result()
+    for group in dataset.group_names:
+        result.far[group] = Counts()
+        result.frr[group] = Counts()
+    for _ in range(draws):
+        members = [names[i] for i in rng.choice(len(names), size=size, replace=False)]
+        identify = rule.prepare({name: enrolled[name] for name in members})
+        for name in members:
+            for probe in held[name]:
+                result.frr[dataset.groups[name]].add(identify(probe) != name)
+        for name, encs in dataset.photos.items():
+            if name not in members:
+                for probe in encs:
+                    result.far[dataset.groups[name]].add(identify(probe) is not None)
+    return result
+
+
+def default_rules() -> list[Rule]:
+    """The rules compared in docs/face-accuracy.md."""
+    return [naive_rule(0.6), naive_rule(0.5), facegate_rule(name="FaceGate (defaults)")]
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def _table(results: Sequence[tuple[str, Result]], groups: Sequence[str], *, scenes: bool) -> str:
+    """A markdown table: one row per rule and group."""
+    lines = ["| rule | group | FAR (impostor photos accepted) | FRR (genuine photos refused) |"]
+    lines.append("|---|---|---|---|")
+    for name, result in results:
+        for group in groups:
+            lines.append(f"| {name} | {group} | {result.far[group]} | {result.frr[group]} |")
+        if scenes and result.far[SCENES_GROUP].trials:
+            lines.append(f"| {name} | {SCENES_GROUP} | {result.far[SCENES_GROUP]} | - |")
+    return "\n".join(lines)
+
+
+def _counts_table(dataset: Dataset) -> str:
+    """Identities, photos, and trials per group (rotation 0)."""
+    enrolled, held = _enrolment(dataset, 0)
+    lines = ["| group | identities (enrolled) | photos | genuine trials | impostor trials |"]
+    lines.append("|---|---|---|---|---|")
+    for group in dataset.group_names:
+        names = [n for n, g in dataset.groups.items() if g == group]
+        photos = sum(len(dataset.photos[n]) for n in names)
+        genuine = sum(len(held[n]) for n in names if n in held)
+        enrolled_count = sum(n in enrolled for n in names)
+        lines.append(
+            f"| {group} | {len(names)} ({enrolled_count}) | {photos} | {genuine} | {photos} |"
+        )
+    if dataset.scene_faces:
+        lines.append(f"| {SCENES_GROUP} | - | - | - | {len(dataset.scene_faces)} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the evaluation and print markdown tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES, help="the face set")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="encoding cache folder")
+    parser.add_argument("--no-cache", action="store_true", help="encode every photo afresh")
+    parser.add_argument("--engine", choices=sorted(ENCODERS), default="facegate")
+    parser.add_argument(
+        "--rotations", type=int, default=1, help="also rotate the enrolment photos (1 = photos 1+2)"
+    )
+    parser.add_argument(
+        "--households", default="", help="gallery sizes for the small-site simulation, e.g. 1,2,4"
+    )
+    parser.add_argument("--draws", type=int, default=200, help="random galleries per size")
+    parser.add_argument(
+        "--enrol", type=int, default=ENROL_PHOTOS, help="enrolment photos per identity"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 unless FaceGate's defaults meet the target"
+    )
+    args = parser.parse_args(argv)
+    if args.enrol < 1 or args.rotations < 1 or args.draws < 1:
+        parser.error("--enrol, --rotations and --draws must be at least 1")
+    if not (args.faces / GROUPS_FILE).is_file():
+        print(f"no face set at {args.faces} (expected {GROUPS_FILE} there)", file=sys.stderr)
+        return 2
+
+    started = time.perf_counter()
+    dataset = load_dataset(args.faces, None if args.no_cache else args.cache, engine=args.engine)
+    dataset.enrol = args.enrol
+    print(f"encodings: {args.engine} engine, {time.perf_counter() - started:.1f} s\n")
+    groups = dataset.group_names
+    print(_counts_table(dataset), "\n")
+
+    results = [(rule.name, evaluate(rule, dataset)) for rule in default_rules()]
+    first = ", ".join(str(i + 1) for i in range(dataset.enrol))
+    print(f"Enrolment photos {first} of each identity (the issue's protocol: 1, 2):\n")
+    print(_table(results, groups, scenes=True), "\n")
+    if args.rotations > 1:
+        rotated = [
+            (rule.name, evaluate(rule, dataset, range(args.rotations))) for rule in default_rules()
+        ]
+        print(f"All {args.rotations} enrolment rotations together:\n")
+        print(_table(rotated, groups, scenes=False), "\n")
+    for size in (int(s) for s in args.households.split(",") if s.strip()):
+        small = [
+            (rule.name, evaluate_households(rule, dataset, size, args.draws))
+            for rule in default_rules()
+        ]
+        print(f"Small sites: {args.draws} random galleries of {size} enrolled identities:\n")
+        print(_table(small, groups, scenes=False), "\n")
+
+    met = results[-1][1].meets_target(groups)
+    print(
+        f"target (FAR <= {100 * TARGET_FAR:.0f} %, FRR <= {100 * TARGET_FRR:.0f} % per group)"
+        f" {'met' if met else 'NOT met'} by FaceGate's defaults;"
+        f" {time.perf_counter() - started:.1f} s in all"
+    )
+    return 1 if args.check and not met else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

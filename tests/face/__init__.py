@@ -1,0 +1,1 @@
+"""Tests of the face package (no Home Assistant needed)."""
