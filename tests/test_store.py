@@ -390,3 +390,15 @@ async def test_remove_clears_issue_and_keeps_corrupt_copy(hass: HomeAssistant) -
     assert err.value.corrupt_path.read_bytes() == b"garbage"
     with pytest.raises(StoreError):
         await store.async_save(SITE_DATA)
+
+
+async def test_face_key_is_added_beside_the_card_key(hass: HomeAssistant) -> None:
+    card_key = await SecretStore(hass, ENTRY_ID).async_get_card_key()  # a site from before
+
+    face_key = await SecretStore(hass, ENTRY_ID).async_get_face_key()
+
+    assert face_key != card_key
+    assert len(face_key) == 32
+    reloaded = SecretStore(hass, ENTRY_ID)
+    assert await reloaded.async_get_card_key() == card_key
+    assert await reloaded.async_get_face_key() == face_key

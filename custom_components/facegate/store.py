@@ -40,7 +40,9 @@ STORAGE_VERSION: Final = 1
 # Minor 1: households, residents, visitor_codes. Minor 2 added lockouts and audit.
 STORAGE_MINOR_VERSION: Final = 2
 SECRETS_VERSION: Final = 1
-CARD_KEY_BYTES: Final = 32
+CARD_KEY_BYTES: Final = 32  # the size of every key in the secrets file
+CARD_KEY: Final = "card_key"
+FACE_KEY: Final = "face_key"
 
 _SITE_DEFAULTS: Final[dict[str, Any]] = {
     "households": {},
@@ -261,7 +263,8 @@ class SiteStore:
 class SecretStore:
     """Per-installation keys of one site, in the private .storage/facegate.<entry_id>.secrets.
 
-    The card key HMACs card UIDs; face templates will be protected with a key kept here too.
+    The card key HMACs card UIDs; the face key protects face templates (transform and
+    encryption). Each is made on first use; a key once made is never replaced.
     """
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
@@ -273,7 +276,7 @@ class SecretStore:
         )
         # One lock so that two first callers cannot each create and save a different key.
         self._lock = asyncio.Lock()
-        self._card_key: bytes | None = None
+        self._keys: dict[str, bytes] | None = None
 
     @property
     def path(self) -> Path:
@@ -286,28 +289,46 @@ class SecretStore:
         Raises ``StoreError`` like ``SiteStore.async_load`` when the file is unusable: a new
         key is never made over a lost one, as it would silently invalidate every card.
         """
-        async with self._lock:
-            if self._card_key is None:
-                self._card_key = await self._async_load_or_create_card_key()
-            return self._card_key
+        return await self._async_get_key(CARD_KEY)
 
-    async def _async_load_or_create_card_key(self) -> bytes:
+    async def async_get_face_key(self) -> bytes:
+        """Return the 32-byte face template key, creating and saving it on first use."""
+        return await self._async_get_key(FACE_KEY)
+
+    async def _async_get_key(self, name: str) -> bytes:
+        async with self._lock:
+            if self._keys is None:
+                self._keys = await self._async_load_keys()
+            if name not in self._keys:
+                self._keys[name] = secrets.token_bytes(CARD_KEY_BYTES)
+                await self._store.async_save(
+                    {
+                        key: base64.b64encode(value).decode("ascii")
+                        for key, value in self._keys.items()
+                    }
+                )
+            return self._keys[name]
+
+    async def _async_load_keys(self) -> dict[str, bytes]:
         data = await _async_load_checked(self._hass, self._store, self._issue_id)
         if data is None:
-            key = secrets.token_bytes(CARD_KEY_BYTES)
-            await self._store.async_save({"card_key": base64.b64encode(key).decode("ascii")})
-            return key
+            return {}
+        # A stored file always has the card key: it is made first, at the site's setup.
+        names = [CARD_KEY] + ([FACE_KEY] if isinstance(data, dict) and FACE_KEY in data else [])
+        return {name: self._decode_key(data, name) for name in names}
+
+    def _decode_key(self, data: Any, name: str) -> bytes:
         try:
-            key = base64.b64decode(data["card_key"], validate=True)
+            key = base64.b64decode(data[name], validate=True)
         except (KeyError, TypeError, ValueError) as err:  # binascii.Error is a ValueError
-            raise StoreError(StoreErrorReason.INVALID_FORMAT, self._store.key, "card_key") from err
+            raise StoreError(StoreErrorReason.INVALID_FORMAT, self._store.key, name) from err
         if len(key) != CARD_KEY_BYTES:
-            raise StoreError(StoreErrorReason.INVALID_FORMAT, self._store.key, "card_key")
+            raise StoreError(StoreErrorReason.INVALID_FORMAT, self._store.key, name)
         return key
 
     async def async_remove(self) -> None:
         """Delete the secrets file and its repair issue."""
-        self._card_key = None
+        self._keys = None
         await self._store.async_remove()
         ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
 
