@@ -37,7 +37,13 @@ CARD = "04:A2:3B:1C:99:80"
 PIN = "480315"
 OTHER_PIN = "739164"
 DURESS_PIN = "582046"
-RESPONDING = {"add_resident", "list_residents", "create_visitor_code", "present_credential"}
+RESPONDING = {
+    "add_resident",
+    "list_residents",
+    "create_visitor_code",
+    "present_credential",
+    "enrol_face",
+}
 EXCEPTIONS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "custom_components" / DOMAIN / "strings.json").read_text("utf-8")
 )["exceptions"]
@@ -187,6 +193,7 @@ def assert_translated(err: BaseException, key: str) -> None:
 OK = "ok"
 NO = "not_allowed"  # FaceGate's translated refusal
 HA_NO = "unauthorized"  # Home Assistant's own refusal (read-only users, entity actions)
+NO_CAM = "camera_unavailable"  # allowed, then refused for the missing camera (no engine needed)
 CALLERS = ("admin", "flat_1", "flat_2", "read_only", "automation")
 
 # Every action targets Flat 1 (its device, or its resident Blake). "flat_1" is a user linked to
@@ -201,7 +208,10 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "remove_pin":                (OK,    OK,     NO,     NO,        NO),
     "enrol_card":                (OK,    OK,     NO,     NO,        NO),
     "remove_card":               (OK,    OK,     NO,     NO,        NO),
-    "set_face_consent":          (OK,    OK,     NO,     NO,        NO),
+    "set_face_consent":          (OK,    NO,     NO,     NO,        NO),  # personal: Blake's
+    "set_face_consent own":      (OK,    OK,     NO,     NO,        NO),  # Alex's, by Alex
+    "withdraw_face_consent":     (OK,    OK,     NO,     NO,        NO),
+    "enrol_face":                (NO_CAM, NO,    NO,     NO,        NO),
     "create_visitor_code":       (OK,    OK,     NO,     NO,        NO),
     "present_credential":        (OK,    OK,     OK,     OK,        OK),
     "switch.turn_on card":       (OK,    OK,     NO,     HA_NO,     NO),
@@ -286,6 +296,26 @@ OPERATIONS: dict[str, Operation] = {
             and consent.recorded_by == user.id
         ),
     ),
+    "set_face_consent own": Operation(
+        "facegate.set_face_consent",
+        lambda w: {"resident_id": w.alex, "consent": True},
+        lambda w, _, user: (
+            (consent := w.resident(w.alex).face_consent) is not None
+            and consent.recorded_by == (user.id if user else None)
+        ),
+    ),
+    "withdraw_face_consent": Operation(
+        "facegate.set_face_consent",
+        lambda w: {"resident_id": w.blake, "consent": False},
+        lambda w, _, __: w.resident(w.blake).face_consent is None,
+        lambda w: w.admin("set_face_consent", {"resident_id": w.blake, "consent": True}),
+    ),
+    "enrol_face": Operation(
+        "facegate.enrol_face",
+        lambda w: {"resident_id": w.blake, "camera": "camera.no_such_camera", "samples": 1},
+        lambda w, _, __: False,  # never reached: there is no camera
+        lambda w: w.admin("set_face_consent", {"resident_id": w.blake, "consent": True}),
+    ),
     "create_visitor_code": Operation(
         "facegate.create_visitor_code",
         lambda w: {"resident_id": w.blake},
@@ -320,7 +350,7 @@ async def attempt(world: World, operation: Operation, user: User | None) -> tupl
 async def test_matrix_covers_every_action_and_switch(world: World) -> None:
     registered = {f"{DOMAIN}.{s}" for s in world.hass.services.async_services_for_domain(DOMAIN)}
     assert registered == {op.action for op in OPERATIONS.values() if op.action.startswith(DOMAIN)}
-    assert len(registered) == 11
+    assert len(registered) == 12
     assert set(EXPECTED) == set(OPERATIONS)
     switches = {
         op.data(world)[ATTR_ENTITY_ID] for op in OPERATIONS.values() if "switch" in op.action
@@ -629,23 +659,23 @@ async def test_visitor_code_expires(world: World, freezer: FrozenDateTimeFactory
 async def test_face_consent_records_who_gave_it(
     world: World, freezer: FrozenDateTimeFactory
 ) -> None:
-    resident_user = world.users["flat_1"]
+    resident_user = world.users["flat_1"]  # consent is personal: Alex gives their own
     assert resident_user is not None
     await world.call(
-        f"{DOMAIN}.set_face_consent", {"resident_id": world.blake, "consent": True}, resident_user
+        f"{DOMAIN}.set_face_consent", {"resident_id": world.alex, "consent": True}, resident_user
     )
 
-    consent = world.resident(world.blake).face_consent
+    consent = world.resident(world.alex).face_consent
     assert consent is not None
     assert consent.recorded_by == resident_user.id
     assert consent.given_at == time.time()
-    stored = json.loads((await world.snapshot())[0])["data"]["residents"][world.blake]
+    stored = json.loads((await world.snapshot())[0])["data"]["residents"][world.alex]
     assert stored["face_consent"] == {"given_at": time.time(), "recorded_by": resident_user.id}
 
-    await world.admin("set_face_consent", {"resident_id": world.blake, "consent": False})
+    await world.admin("set_face_consent", {"resident_id": world.alex, "consent": False})
 
-    assert world.resident(world.blake).face_consent is None
-    stored = json.loads((await world.snapshot())[0])["data"]["residents"][world.blake]
+    assert world.resident(world.alex).face_consent is None
+    stored = json.loads((await world.snapshot())[0])["data"]["residents"][world.alex]
     assert stored["face_consent"] is None
     listed = await world.admin("list_residents", {"household": world.flat_1})
     assert not any(r["face_consent"] for r in listed["residents"])

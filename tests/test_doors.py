@@ -28,6 +28,9 @@ from custom_components.facegate.gate import EVENT_ACCESS
 from .conftest import FLAT_1, FLAT_2, FRONT_DOOR, READER, setup_site, site_entry
 
 LOCK = "lock.front_door"
+RESPONDING = {
+    "add_resident", "create_visitor_code", "present_credential", "list_residents", "enrol_face",
+}  # fmt: skip
 EVENT_ENTITY = "event.front_door_access"
 PIN = "480315"
 OTHER_PIN = "739164"
@@ -45,8 +48,7 @@ async def call(
         data,
         blocking=True,
         context=context,
-        return_response=service
-        in {"add_resident", "create_visitor_code", "present_credential", "list_residents"},
+        return_response=service in RESPONDING,
     )
 
 

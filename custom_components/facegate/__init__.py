@@ -8,6 +8,8 @@ from homeassistant.helpers.typing import ConfigType
 
 from .access.audit import AuditLog
 from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS, DOMAIN
+from .face.protection import TemplateProtector
+from .face_service import FaceService, FaceTemplateStore
 from .runtime import FaceGateConfigEntry, FaceGateRuntime
 from .services import async_setup_services
 from .store import SecretStore, SiteStore, StoreError, async_remove_site_files
@@ -28,7 +30,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
     store = SiteStore(hass, entry.entry_id)
     try:
         data = await store.async_load()
-        card_key = await SecretStore(hass, entry.entry_id).async_get_card_key()
+        secret_store = SecretStore(hass, entry.entry_id)
+        card_key = await secret_store.async_get_card_key()
+        face_key = await secret_store.async_get_face_key()
     except StoreError as err:
         raise ConfigEntryError(
             translation_domain=err.translation_domain,
@@ -36,10 +40,21 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
             translation_placeholders=err.translation_placeholders,
         ) from err
     retention = entry.options.get(CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS)
+    protector = await hass.async_add_executor_job(TemplateProtector, face_key)
+    faces = FaceService(hass, entry.entry_id, protector)
+    await faces.async_load()
     runtime = FaceGateRuntime(
-        site_name=entry.title, store=store, card_key=card_key, audit=AuditLog(retention)
+        site_name=entry.title,
+        store=store,
+        card_key=card_key,
+        faces=faces,
+        audit=AuditLog(retention),
     )
     runtime.load(data, entry)
+    for resident_id in faces.gallery.resident_ids:
+        if resident_id not in runtime.directory.residents:  # left with a deleted household
+            await faces.async_erase(resident_id)
+    entry.async_on_unload(faces.async_stop)
     entry.runtime_data = runtime
     # Adding or changing a door or household updates the entry: rebuild the site from it.
     entry.async_on_unload(entry.add_update_listener(_async_reload))
@@ -61,3 +76,4 @@ async def async_unload_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) ->
 async def async_remove_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> None:
     """Delete the site's stored data and keys with the site."""
     await async_remove_site_files(hass, entry.entry_id)
+    await FaceTemplateStore(hass, entry.entry_id).async_remove()

@@ -27,6 +27,7 @@ from .const import (
     SUBENTRY_DOOR,
     SUBENTRY_HOUSEHOLD,
 )
+from .face_service import FaceService
 from .store import SiteStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class FaceGateRuntime:
     site_name: str
     store: SiteStore
     card_key: bytes
+    faces: FaceService
     directory: Directory = field(default_factory=Directory)
     lockout: Lockout = field(default_factory=Lockout)
     audit: AuditLog = field(default_factory=AuditLog)

@@ -5,11 +5,13 @@ translated error, and stores nothing when it refuses. Responses never carry a st
 a new visitor code is returned once, to its creator.
 """
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import probatio
+from homeassistant.components import camera
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -19,7 +21,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -46,6 +48,9 @@ ATTR_READER = "reader"
 ATTR_CONSENT = "consent"
 ATTR_VALID_FOR = "valid_for_minutes"
 ATTR_USES = "uses"
+ATTR_CAMERA = "camera"
+ATTR_SAMPLES = "samples"
+SAMPLE_INTERVAL = 0.7  # seconds between enrolment snapshots
 
 RESIDENT = {probatio.Required(ATTR_RESIDENT_ID): cv.string}
 SCHEMAS: dict[str, Any] = {
@@ -72,6 +77,13 @@ SCHEMAS: dict[str, Any] = {
     "enrol_card": {**RESIDENT, probatio.Required(ATTR_READER): cv.string},
     "remove_card": {**RESIDENT, probatio.Required(ATTR_CARD_UID): cv.string},
     "set_face_consent": {**RESIDENT, probatio.Required(ATTR_CONSENT): cv.boolean},
+    "enrol_face": {
+        **RESIDENT,
+        probatio.Required(ATTR_CAMERA): cv.entity_domain("camera"),
+        probatio.Optional(ATTR_SAMPLES, default=3): probatio.All(
+            probatio.Coerce(int), probatio.Range(min=1, max=5)
+        ),
+    },
     "create_visitor_code": {
         **RESIDENT,
         probatio.Optional(ATTR_VALID_FOR, default=240): probatio.All(
@@ -88,7 +100,13 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
-RESPONDING = {"add_resident", "list_residents", "create_visitor_code", "present_credential"}
+RESPONDING = {
+    "enrol_face",
+    "add_resident",
+    "list_residents",
+    "create_visitor_code",
+    "present_credential",
+}
 
 
 @callback
@@ -104,6 +122,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "enrol_card": _enrol_card,
         "remove_card": _remove_card,
         "set_face_consent": _set_face_consent,
+        "enrol_face": _enrol_face,
         "create_visitor_code": _create_visitor_code,
         "present_credential": _present_credential,
     }
@@ -214,6 +233,7 @@ async def _remove_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
     runtime, resident = await _managed_resident(hass, call)
     runtime.directory.remove_resident(resident.resident_id)
     await runtime.async_save()
+    await runtime.faces.async_erase(resident.resident_id)
     return None
 
 
@@ -283,12 +303,51 @@ async def _remove_card(hass: HomeAssistant, call: ServiceCall) -> ServiceRespons
 
 
 async def _set_face_consent(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    consent = Consent(time.time(), call.context.user_id) if call.data[ATTR_CONSENT] else None
-    # Face templates arrive with face recognition; withdrawing will erase them here too.
-    runtime.directory.set_face_consent(resident.resident_id, consent)
+    if not call.data[ATTR_CONSENT]:  # withdrawing is always possible for the household
+        runtime, resident = await _managed_resident(hass, call)
+        runtime.directory.set_face_consent(resident.resident_id, None)
+        await runtime.async_save()
+        await runtime.faces.async_erase(resident.resident_id)  # at once, on disk too
+        return None
+    runtime, resident = await _own_or_admin_resident(hass, call)
+    runtime.directory.set_face_consent(
+        resident.resident_id, Consent(time.time(), call.context.user_id)
+    )
     await runtime.async_save()
     return None
+
+
+async def _own_or_admin_resident(
+    hass: HomeAssistant, call: ServiceCall
+) -> tuple[FaceGateRuntime, Resident]:
+    """The resident named in the call, if the caller is that resident or an admin.
+
+    Consent to face recognition is personal: other members of the household cannot give it.
+    """
+    runtime, resident = _resident(hass, call)
+    user_id = call.context.user_id
+    if not (user_id and user_id == resident.user_id) and not await async_is_admin(hass, user_id):
+        raise AccessError("not_allowed")
+    return runtime, resident
+
+
+async def _enrol_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    runtime, resident = await _own_or_admin_resident(hass, call)
+    if resident.face_consent is None:
+        raise AccessError("no_face_consent")
+    images = []
+    for _ in range(call.data[ATTR_SAMPLES]):
+        images.append(await _async_snapshot(hass, call.data[ATTR_CAMERA]))
+        await asyncio.sleep(SAMPLE_INTERVAL)  # a little movement between the samples
+    samples = await runtime.faces.async_enrol(resident.resident_id, images)
+    return {"samples": samples}
+
+
+async def _async_snapshot(hass: HomeAssistant, camera_entity_id: str) -> bytes:
+    try:
+        return (await camera.async_get_image(hass, camera_entity_id, timeout=10)).content
+    except HomeAssistantError as err:
+        raise AccessError("camera_unavailable") from err
 
 
 async def _create_visitor_code(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

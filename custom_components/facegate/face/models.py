@@ -58,7 +58,11 @@ def find_models(search_dir: Path | None = None) -> ModelPaths:
     FaceEngineUnavailable("models_missing") when any model file is absent. dlib itself is not
     imported (that stays in the worker process).
     """
-    if importlib.util.find_spec("dlib") is None:
+    try:
+        dlib_spec = importlib.util.find_spec("dlib")
+    except ImportError, ValueError:  # a broken or blocked install
+        dlib_spec = None
+    if dlib_spec is None:
         raise FaceEngineUnavailable(REASON_DLIB_MISSING, "the dlib module (dlib-bin) is missing")
     folder = search_dir if search_dir is not None else models_dir()
     if folder is None:

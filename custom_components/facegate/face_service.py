@@ -1,0 +1,175 @@
+"""Face recognition of a site on the Home Assistant side: packages, engine process, templates.
+
+The face packages are installed the first time a face feature is used, not when FaceGate
+loads: where they cannot be installed or imported, a repair issue says so and card and PIN
+keep working. The engine runs in its own process (see face/worker.py); templates are kept
+protected and encrypted in their own private store file.
+"""
+
+import asyncio
+import base64
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Final, NoReturn
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.storage import Store
+from homeassistant.requirements import RequirementsNotFound, async_process_requirements
+
+from .access.errors import AccessError
+from .const import DOMAIN
+from .face.engine import ImageError, decode_image
+from .face.gallery import Gallery
+from .face.liveness import frame_quality
+from .face.models import engine_available
+from .face.observation import FaceObservation
+from .face.protection import TemplateError, TemplateProtector
+from .face.worker import EngineError, EngineWorker
+
+_LOGGER = logging.getLogger(__name__)
+
+FACE_REQUIREMENTS: Final = ["dlib-bin==20.0.1.post1", "face_recognition_models==0.3.0"]
+ANALYZE_TIMEOUT: Final = 15.0  # seconds; a hung engine is killed and restarted after this
+ENROL_MIN_WIDTH: Final = 100  # px: enrolment wants a larger face than recognition
+ENROL_MAX_YAW: Final = 0.25  # and a frontal one
+ISSUE_ENGINE: Final = "face_engine_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What the engine saw in one image."""
+
+    faces: list[FaceObservation]
+    size: tuple[int, int]  # width, height
+
+
+class FaceTemplateStore:
+    """The site's face templates: protected, encrypted, in .storage/facegate.<entry>.faces."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        self._store: Store[dict[str, Any]] = Store(
+            hass, 1, f"{DOMAIN}.{entry_id}.faces", private=True, atomic_writes=True
+        )
+
+    async def async_load(self, protector: TemplateProtector) -> Gallery:
+        """The stored gallery (empty on first use); TemplateError if it cannot be read."""
+        data = await self._store.async_load()
+        if not data:
+            return Gallery(protector)
+        return Gallery.unseal(protector, base64.b64decode(data["sealed"]))
+
+    async def async_save(self, gallery: Gallery) -> None:
+        """Write now: an erasure must reach the disk at once."""
+        await self._store.async_save({"sealed": base64.b64encode(gallery.seal()).decode()})
+
+    async def async_remove(self) -> None:
+        """Delete the file, with the site."""
+        await self._store.async_remove()
+
+
+class FaceService:
+    """Engine process and templates of one site; the engine starts on first use."""
+
+    def __init__(self, hass: HomeAssistant, entry_id: str, protector: TemplateProtector) -> None:
+        self._hass = hass
+        self._entry_id = entry_id
+        self._protector = protector
+        self.templates = FaceTemplateStore(hass, entry_id)
+        self.gallery = Gallery(protector)
+        self._worker: EngineWorker | None = None
+
+    async def async_load(self) -> None:
+        """Read the stored templates (needs no face package: numpy and cryptography only)."""
+        try:
+            self.gallery = await self.templates.async_load(self._protector)
+        except TemplateError as err:
+            # Templates that do not authenticate are useless, never trusted: nobody matches.
+            _LOGGER.error("Face templates of site %s unreadable (%s)", self._entry_id, err)
+
+    async def async_start(self) -> EngineWorker:
+        """Install and start the engine if needed; HomeAssistantError with a repair if not."""
+        if self._worker is not None:
+            return self._worker
+        try:
+            await async_process_requirements(self._hass, DOMAIN, FACE_REQUIREMENTS)
+        except RequirementsNotFound:
+            self._raise_missing()
+        if not await self._hass.async_add_executor_job(engine_available):
+            self._raise_missing()
+        worker = EngineWorker()
+        try:
+            await self._hass.async_add_executor_job(worker.start)
+        except EngineError:
+            self._raise_missing()
+        self._worker = worker
+        ir.async_delete_issue(self._hass, DOMAIN, ISSUE_ENGINE)
+        return worker
+
+    def _raise_missing(self) -> NoReturn:
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            ISSUE_ENGINE,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_ENGINE,
+            translation_placeholders={"packages": ", ".join(FACE_REQUIREMENTS)},
+        )
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
+
+    async def async_stop(self) -> None:
+        """Stop the engine process (with the site)."""
+        if worker := self._worker:
+            self._worker = None
+            await self._hass.async_add_executor_job(worker.stop)
+
+    async def async_analyze(self, image: bytes) -> Frame | None:
+        """Faces in an image; None when the engine is busy (the frame is dropped)."""
+        worker = await self.async_start()
+        try:
+            array = await self._hass.async_add_executor_job(decode_image, image)
+        except ImageError as err:
+            raise AccessError("image_unreadable") from err
+        faces = await self._hass.async_add_executor_job(worker.analyze, array, ANALYZE_TIMEOUT)
+        height, width = array.shape[:2]
+        return None if faces is None else Frame(faces, (width, height))
+
+    async def async_enrol(self, resident_id: str, images: list[bytes]) -> int:
+        """Replace a resident's templates with the faces of these images; returns the count.
+
+        Raises AccessError with the reason of the first unusable image; nothing is stored then.
+        The images are not kept: only their protected encodings are.
+        """
+        encodings = []
+        for image in images:
+            frame = await self._async_analyze_waiting(image)
+            if not frame.faces:
+                raise AccessError("no_face")
+            if len(frame.faces) > 1:
+                raise AccessError("several_faces")
+            face = frame.faces[0]
+            if problem := frame_quality(
+                face, frame.size, min_width=ENROL_MIN_WIDTH, max_yaw=ENROL_MAX_YAW
+            ):
+                raise AccessError(problem)
+            encodings.append(face.encoding)
+        self.gallery.add_identity(resident_id, encodings)
+        await self.templates.async_save(self.gallery)
+        return len(encodings)
+
+    async def _async_analyze_waiting(self, image: bytes) -> Frame:
+        """Enrolment waits its turn instead of dropping its images."""
+        deadline = time.monotonic() + ANALYZE_TIMEOUT
+        while (frame := await self.async_analyze(image)) is None:
+            if time.monotonic() > deadline:
+                raise AccessError("engine_busy")
+            await asyncio.sleep(0.05)
+        return frame
+
+    async def async_erase(self, resident_id: str) -> None:
+        """Forget a resident's face at once, on disk too."""
+        if self.gallery.remove_identity(resident_id):
+            await self.templates.async_save(self.gallery)

@@ -1,0 +1,155 @@
+"""Face enrolment end to end: a real camera, the real engine process, templates on disk."""
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from PIL import Image
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+
+from custom_components.facegate.const import DOMAIN
+from custom_components.facegate.face.engine import FaceEngine, load_image_file
+from custom_components.facegate.face.models import engine_available
+from custom_components.facegate.face_service import FaceTemplateStore
+
+from .conftest import setup_site, site_entry
+from .test_doors import LOCK, PIN, add_resident, call
+
+FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
+PORTRAIT = FACES / "barack_obama" / "1.jpg"
+GROUP = FACES / "_scenes" / "group_pascal_2008_001322.jpg"
+
+pytestmark = pytest.mark.skipif(
+    not (PORTRAIT.is_file() and GROUP.is_file()) or not engine_available(),
+    reason="needs ../shared/faces and the face packages (scripts/setup installs them)",
+)
+
+
+async def add_camera(hass: HomeAssistant, name: str, photo: Path) -> str:
+    """A local_file camera serving the photo, set up as from the UI."""
+    hass.config.allowlist_external_dirs.add(str(photo.parent))
+    result = await hass.config_entries.flow.async_init("local_file", context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": name, "file_path": str(photo)}
+    )
+    await hass.async_block_till_done()
+    return f"camera.{name.lower().replace(' ', '_')}"
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant, tmp_path: Path) -> MockConfigEntry:
+    for photo, target in ((PORTRAIT, "portrait.jpg"), (GROUP, "group.jpg")):
+        shutil.copyfile(photo, tmp_path / target)
+    Image.new("RGB", (640, 480), "gray").save(tmp_path / "empty.jpg")
+    for name in ("portrait", "group", "empty"):
+        await add_camera(hass, f"{name} cam", tmp_path / f"{name}.jpg")
+    entry = await setup_site(hass, site_entry())
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)  # stops the engine process
+
+
+async def enrol(hass: HomeAssistant, resident: str, camera: str, user: MockUser) -> Any:
+    return await call(
+        hass, "enrol_face", {"resident_id": resident, "camera": camera, "samples": 2}, user
+    )
+
+
+def stored_files(hass: HomeAssistant) -> list[bytes]:
+    return [path.read_bytes() for path in Path(hass.config.path(".storage")).glob("*")]
+
+
+async def test_enrol_needs_consent_then_stores_protected_templates(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    with pytest.raises(ServiceValidationError) as err:
+        await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
+    assert err.value.translation_key == "no_face_consent"
+
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    response = await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
+
+    assert response == {"samples": 2}
+    faces = site.runtime_data.faces
+    assert faces.gallery.sample_count(resident) == 2
+    # No file holds the raw encoding: templates are transformed, then encrypted.
+    encoding = FaceEngine().analyze(load_image_file(PORTRAIT))[0].encoding
+    files = await hass.async_add_executor_job(stored_files, hass)
+    assert files
+    for raw in (encoding.tobytes(), encoding.astype(np.float32).tobytes(), repr(encoding[:4])):
+        needle = raw if isinstance(raw, bytes) else raw.encode()
+        assert not any(needle in content for content in files)
+
+
+async def test_withdrawing_consent_erases_the_templates_on_disk(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
+    store = FaceTemplateStore(hass, site.entry_id)
+    protector = site.runtime_data.faces.gallery._protector  # the site's own key
+    assert resident in await store.async_load(protector)
+
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": False}, hass_admin_user
+    )
+
+    assert resident not in site.runtime_data.faces.gallery
+    assert resident not in await store.async_load(protector)  # read back from the file
+
+
+@pytest.mark.parametrize(
+    ("camera", "reason"),
+    [("camera.group_cam", "several_faces"), ("camera.empty_cam", "no_face")],
+)
+async def test_unusable_pictures_are_refused(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    camera: str,
+    reason: str,
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+
+    with pytest.raises(ServiceValidationError) as err:
+        await enrol(hass, resident, camera, hass_admin_user)
+
+    assert err.value.translation_key == reason
+    assert resident not in site.runtime_data.faces.gallery
+
+
+async def test_missing_face_packages_leave_card_and_pin_working(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    monkeypatch.setitem(sys.modules, "dlib", None)  # as if dlib-bin could not be imported
+
+    with pytest.raises(HomeAssistantError) as err:
+        await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
+
+    assert err.value.translation_key == "face_engine_missing"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing")
+    result = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
+    assert result["granted"] is True
