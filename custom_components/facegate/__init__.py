@@ -10,12 +10,13 @@ from .access.audit import AuditLog
 from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS, DOMAIN
 from .face.protection import TemplateProtector
 from .face_service import FaceService, FaceTemplateStore
+from .face_watch import FaceWatch
 from .runtime import FaceGateConfigEntry, FaceGateRuntime
 from .services import async_setup_services
 from .store import SecretStore, SiteStore, StoreError, async_remove_site_files
 from .tags import async_listen_for_cards
 
-PLATFORMS: list[Platform] = [Platform.EVENT, Platform.LOCK, Platform.SWITCH]
+PLATFORMS: list[Platform] = [Platform.EVENT, Platform.LOCK, Platform.SENSOR, Platform.SWITCH]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -55,6 +56,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
         if resident_id not in runtime.directory.residents:  # left with a deleted household
             await faces.async_erase(resident_id)
     entry.async_on_unload(faces.async_stop)
+    for door in runtime.doors.values():
+        for camera_id in door.camera_entity_ids:
+            watch = FaceWatch(hass, runtime, door, camera_id)
+            runtime.face_watches[(door.door_id, camera_id)] = watch
+            entry.async_on_unload(watch.async_start())
     entry.runtime_data = runtime
     # Adding or changing a door or household updates the entry: rebuild the site from it.
     entry.async_on_unload(entry.add_update_listener(_async_reload))

@@ -13,6 +13,7 @@ SUBENTRY_HOUSEHOLD: Final = "household"
 CONF_TARGET_ENTITY_ID: Final = "target_entity_id"  # lock or switch; None: a virtual door
 CONF_CAMERA_ENTITY_IDS: Final = "camera_entity_ids"
 CONF_READER_DEVICE_IDS: Final = "reader_device_ids"  # tag scanner devices
+CONF_FACE_TRIGGER_IDS: Final = "face_trigger_entity_ids"  # motion/doorbell: start face scans
 CONF_HOUSEHOLD_IDS: Final = "household_ids"  # subentry ids of the households served
 CONF_RELOCK_DELAY: Final = "relock_delay"  # seconds, an int
 CONF_ALLOW_VOICE_UNLOCK: Final = "allow_voice_unlock"

@@ -32,6 +32,7 @@ REASONS = {
     "default_code": "a default code stored in Home Assistant never opens this door",
     "no_face_consent": "face recognition needs the resident's consent",
     "unknown_face": "face not recognised",
+    "not_live": "the face did not look live (a photo or a screen?)",
 }
 
 ENROLMENT_RESULTS = {

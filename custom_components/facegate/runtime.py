@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 
@@ -16,6 +16,7 @@ from .access.modes import Mode, Policy
 from .const import (
     CONF_ALLOW_VOICE_UNLOCK,
     CONF_CAMERA_ENTITY_IDS,
+    CONF_FACE_TRIGGER_IDS,
     CONF_HOUSEHOLD_IDS,
     CONF_MODES,
     CONF_POLICY,
@@ -30,6 +31,9 @@ from .const import (
 from .face_service import FaceService
 from .store import SiteStore
 
+if TYPE_CHECKING:  # face_watch.py imports this module
+    from .face_watch import FaceWatch
+
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -41,6 +45,7 @@ class DoorConfig:
     name: str
     target_entity_id: str | None
     camera_entity_ids: tuple[str, ...]
+    face_trigger_entity_ids: tuple[str, ...]
     reader_device_ids: tuple[str, ...]
     household_ids: frozenset[str]
     relock_delay: int
@@ -55,6 +60,7 @@ class DoorConfig:
             name=subentry.title,
             target_entity_id=data.get(CONF_TARGET_ENTITY_ID) or None,
             camera_entity_ids=tuple(data.get(CONF_CAMERA_ENTITY_IDS, ())),
+            face_trigger_entity_ids=tuple(data.get(CONF_FACE_TRIGGER_IDS, ())),
             reader_device_ids=tuple(data.get(CONF_READER_DEVICE_IDS, ())),
             household_ids=frozenset(data.get(CONF_HOUSEHOLD_IDS, ())),
             relock_delay=int(data.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
@@ -85,6 +91,8 @@ class FaceGateRuntime:
     lock_entity_ids: dict[str, str] = field(default_factory=dict)  # door id -> its lock
     # Refused PIN changes per HA user: "PIN in use" answers would otherwise reveal PINs.
     pin_probes: Lockout = field(default_factory=Lockout)
+    # (door id, camera entity id) -> what that camera sees (see face_watch.py).
+    face_watches: dict[tuple[str, str], FaceWatch] = field(default_factory=dict)
     # Reader device id -> (resident id, deadline): the next card tapped there is theirs.
     card_enrolments: dict[str, tuple[str, float]] = field(default_factory=dict)
     controller: AccessController = field(init=False)

@@ -31,6 +31,7 @@ from homeassistant.util import slugify
 from .const import (
     CONF_ALLOW_VOICE_UNLOCK,
     CONF_CAMERA_ENTITY_IDS,
+    CONF_FACE_TRIGGER_IDS,
     CONF_HOUSEHOLD_IDS,
     CONF_MODES,
     CONF_POLICY,
@@ -150,6 +151,7 @@ class DoorSubentryFlow(_NamedSubentryFlow):
             # An empty target means a virtual door: FaceGate decides, nothing moves.
             CONF_TARGET_ENTITY_ID: user_input.get(CONF_TARGET_ENTITY_ID) or None,
             CONF_CAMERA_ENTITY_IDS: _unique(user_input.get(CONF_CAMERA_ENTITY_IDS, [])),
+            CONF_FACE_TRIGGER_IDS: _unique(user_input.get(CONF_FACE_TRIGGER_IDS, [])),
             CONF_READER_DEVICE_IDS: _unique(user_input.get(CONF_READER_DEVICE_IDS, [])),
             CONF_HOUSEHOLD_IDS: _unique(user_input.get(CONF_HOUSEHOLD_IDS, [])),
             CONF_RELOCK_DELAY: int(user_input.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
@@ -191,6 +193,9 @@ def _door_schema(households: Mapping[str, str]) -> probatio.Schema:
             ),
             probatio.Optional(CONF_CAMERA_ENTITY_IDS): EntitySelector(
                 EntitySelectorConfig(domain="camera", multiple=True)
+            ),
+            probatio.Optional(CONF_FACE_TRIGGER_IDS): EntitySelector(
+                EntitySelectorConfig(domain=["binary_sensor", "event"], multiple=True)
             ),
             probatio.Optional(CONF_READER_DEVICE_IDS): DeviceSelector(
                 DeviceSelectorConfig(multiple=True)

@@ -1,0 +1,186 @@
+"""Who is at a door camera: scans while a trigger is on, then face unlock when it is safe.
+
+A trigger (motion, doorbell, an event entity) starts a burst of scans of the camera; without
+one the camera is never analysed, so an idle door costs no CPU. Each frame: the largest face
+passes the quality gate, is matched against the gallery, feeds the multi-frame vote and the
+liveness tracker; the door opens only when enough frames agree on one resident AND that face
+is live (a photo held to the camera is not) AND the access rules allow it (consent, the
+household's face mode, a door that serves it).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from homeassistant.components import camera
+from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_state_change_event
+
+from . import gate
+from .access.audit import Outcome
+from .access.controller import Decision
+from .access.errors import AccessError
+from .face.decision import decide
+from .face.liveness import LivenessTracker, frame_quality
+from .face.observation import FaceObservation
+from .face.voting import FrameVoter
+from .face_service import Frame
+from .runtime import DoorConfig, FaceGateRuntime
+
+_LOGGER = logging.getLogger(__name__)
+
+SCAN_INTERVAL: Final = 0.5  # seconds between frames (an analysis takes about 0.2-0.4 s)
+SCAN_SECONDS: Final = 15.0  # how long one trigger keeps the camera analysed
+NOBODY: Final = "nobody"
+UNKNOWN: Final = "unknown"
+
+
+class FaceWatch:
+    """One door camera: the face sensor's state, and face unlock through the access rules."""
+
+    def __init__(
+        self, hass: HomeAssistant, runtime: FaceGateRuntime, door: DoorConfig, camera_id: str
+    ) -> None:
+        self._hass = hass
+        self._runtime = runtime
+        self._door = door
+        self.camera_id = camera_id
+        self.state = NOBODY
+        self.faces = 0
+        self.last_seen: float | None = None
+        self._voter = FrameVoter()
+        self._liveness = LivenessTracker()
+        self._tracked: str | None = None  # whom the liveness tracker is following
+        self._unproven: str | None = None  # recognised in this burst, but not (yet) live
+        self._scan_until = 0.0
+        self._scanning: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    @callback
+    def async_start(self) -> Callable[[], None]:
+        """Listen to the door's triggers; returns the stop callback."""
+        unsubscribe = async_track_state_change_event(
+            self._hass, list(self._door.face_trigger_entity_ids), self._on_trigger
+        )
+
+        def stop() -> None:
+            unsubscribe()
+            if self._scanning:
+                self._scanning.cancel()
+
+        return stop
+
+    @callback
+    def async_add_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call the listener (the sensor) whenever the state changes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @callback
+    def _on_trigger(self, event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+            return
+        # A binary sensor triggers when it turns on; an event entity on every event.
+        if new.domain == "binary_sensor" and new.state != STATE_ON:
+            return
+        self.async_trigger()
+
+    @callback
+    def async_trigger(self) -> None:
+        """Scan for the next few seconds (a running scan is extended, not doubled)."""
+        self._scan_until = time.monotonic() + SCAN_SECONDS
+        if self._scanning is None or self._scanning.done():
+            self._scanning = self._hass.async_create_background_task(
+                self._async_scan(), f"facegate face scan {self.camera_id}"
+            )
+
+    async def _async_scan(self) -> None:
+        while time.monotonic() < self._scan_until:
+            started = time.monotonic()
+            try:
+                await self.async_scan_once()
+            except HomeAssistantError, AccessError:
+                _LOGGER.debug("Face scan of %s skipped a frame", self.camera_id)
+            await asyncio.sleep(max(0.0, SCAN_INTERVAL - (time.monotonic() - started)))
+        await self.async_end_burst()
+
+    async def async_end_burst(self) -> None:
+        """After a burst: refuse, once, a recognised face that never proved live."""
+        resident_id, self._unproven = self._unproven, None
+        self._voter.reset()
+        self._liveness.reset()
+        self._tracked = None
+        resident = self._runtime.directory.residents.get(resident_id or "")
+        if resident is None:
+            return
+        # A photo or a screen held to the camera, or a face that never blinked.
+        decision = Decision(
+            self._door.door_id, "face", Outcome.DENIED, "not_live", resident.resident_id,
+            resident.household_id,
+        )  # fmt: skip
+        decision = self._runtime.controller.record(decision, time.time())
+        await gate.async_publish(self._hass, self._runtime, decision)
+
+    async def async_scan_once(self) -> None:
+        """Take one snapshot and process it (a busy engine drops it)."""
+        image = await camera.async_get_image(self._hass, self.camera_id, timeout=5)
+        if (frame := await self._runtime.faces.async_analyze(image.content)) is not None:
+            await self.async_process(frame, time.time())
+
+    async def async_process(self, frame: Frame, now: float) -> None:
+        """Update the sensor from a frame, and open the door when it is safe."""
+        self.faces = len(frame.faces)
+        face = max(frame.faces, key=lambda f: f.width, default=None)
+        if face is None:
+            self._set_state(NOBODY)
+            return
+        self.last_seen = now
+        resident_id = self._identify(face, frame.size)
+        self._follow(resident_id, face, now)
+        self._set_state(gate.resident_label(self._runtime, resident_id) or UNKNOWN)
+        if (voted := self._voter.result(now)) is not None:
+            await self._async_try_face_unlock(voted, now)
+
+    def _identify(self, face: FaceObservation, size: tuple[int, int]) -> str | None:
+        if frame_quality(face, size) is not None:
+            return None  # too small, dark, blurry or turned away to be trusted
+        return decide(self._runtime.faces.gallery, face.encoding).resident_id
+
+    def _follow(self, resident_id: str | None, face: FaceObservation, now: float) -> None:
+        self._voter.add(now, resident_id)
+        if resident_id != self._tracked:
+            self._tracked = resident_id
+            self._liveness.reset()
+        if resident_id is not None:
+            self._liveness.add(now, face)
+
+    async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:
+        if not self._liveness.verdict(now).live:
+            # Not proven live yet (a still picture never is): keep watching until the burst
+            # ends, then refuse once.
+            self._unproven = resident_id
+            return
+        self._unproven = None
+        self._voter.reset()
+        self._liveness.reset()
+        door = self._door
+        if refused := self._runtime.controller.refuse_if_locked_out(door.rules, "face", now):
+            await gate.async_publish(self._hass, self._runtime, refused)
+            return
+        decision = self._runtime.controller.decide_face(door.rules, resident_id, now)
+        await gate.async_publish(self._hass, self._runtime, decision)
+
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        for listener in list(self._listeners):
+            listener()
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """What the sensor may show: counts and times, never biometrics."""
+        return {"faces": self.faces, "last_seen": self.last_seen}

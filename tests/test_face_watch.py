@@ -1,0 +1,128 @@
+"""Face sensors and face unlock: a real camera and engine; a photo held up never opens."""
+
+import dataclasses
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from homeassistant.components.lock.const import LockState
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+
+from custom_components.facegate.face_service import Frame
+from custom_components.facegate.face_watch import FaceWatch
+from custom_components.facegate.gate import EVENT_ACCESS
+
+from .conftest import FRONT_DOOR, setup_site, site_entry
+from .test_doors import LOCK, add_resident, call
+from .test_face_enrolment import PORTRAIT, add_camera, pytestmark  # noqa: F401 - same skip
+
+CAMERA = "camera.porch"
+SENSOR = "sensor.front_door_face_at_porch"
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser) -> MockConfigEntry:
+    """Flat 1 with face mode on, resident Alex enrolled from the porch camera."""
+    shutil.copyfile(PORTRAIT, tmp_path / "porch.jpg")
+    await add_camera(hass, "porch", tmp_path / "porch.jpg")
+    assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"motion": {}}})
+    motion = {"name": "porch motion", "state": "{{ is_state('input_boolean.motion', 'on') }}"}
+    assert await async_setup_component(
+        hass, "template", {"template": [{"binary_sensor": [motion]}]}
+    )
+    door = {
+        "camera_entity_ids": [CAMERA],
+        "face_trigger_entity_ids": ["binary_sensor.porch_motion"],
+    }
+    entry = await setup_site(hass, site_entry(door=door))
+    resident = await add_resident(hass, hass_admin_user, show_name=True)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    await call(hass, "enrol_face", {"resident_id": resident, "camera": CAMERA, "samples": 1},
+               hass_admin_user)  # fmt: skip
+    await hass.services.async_call(
+        "switch", "turn_on", {ATTR_ENTITY_ID: "switch.flat_1_face"}, blocking=True,
+        context=Context(user_id=hass_admin_user.id),
+    )  # fmt: skip
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+def watch_of(entry: MockConfigEntry) -> FaceWatch:
+    return entry.runtime_data.face_watches[(FRONT_DOOR, CAMERA)]
+
+
+async def test_a_photo_held_to_the_camera_is_recognised_but_never_opens(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(site)
+
+    for _ in range(8):  # the camera serves the same still: what a printed photo looks like
+        await watch.async_scan_once()
+    await hass.async_block_till_done()
+    assert events == []  # not refused yet: a live face might still blink
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(SENSOR).state == "Alex"
+    assert hass.states.get(SENSOR).attributes["faces"] == 1
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
+
+
+async def test_a_live_face_opens_the_door(hass: HomeAssistant, site: MockConfigEntry) -> None:
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(site)
+    image = await hass.async_add_executor_job(PORTRAIT.read_bytes)
+    frame = await site.runtime_data.faces.async_analyze(image)
+    assert frame is not None
+
+    rng = np.random.default_rng(7)
+    for index, lids in enumerate([0, 0, 0, 0.7, 0.8, 0, 0, 0]):  # eyes close, then open
+        face = frame.faces[0]
+        landmarks = _blinking(face.landmarks, lids) + rng.integers(-1, 2, size=(68, 2))
+        moved = dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
+        await watch.async_process(Frame([moved], frame.size), 1_000_000.0 + index * 0.3)
+    await hass.async_block_till_done()
+
+    assert [(e.data["outcome"], e.data["method"], e.data["reason"]) for e in events] == [
+        ("granted", "face", "granted")
+    ]
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+
+
+async def test_motion_starts_scanning_and_nobody_is_reported(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    assert hass.states.get(SENSOR).state == "nobody"  # no trigger yet: no scan, no CPU
+    watch = watch_of(site)
+
+    await hass.services.async_call(
+        "input_boolean", "turn_on", {ATTR_ENTITY_ID: "input_boolean.motion"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert watch._scanning is not None
+
+    watch._scan_until = 0
+    await watch._scanning
+
+
+def _blinking(landmarks: np.ndarray, closed: float) -> np.ndarray:
+    """Move the eyelids (points 37, 38, 40, 41 and 43, 44, 46, 47) towards each eye's middle."""
+    points = landmarks.astype(float).copy()
+    for upper, lower in (((37, 38), (41, 40)), ((43, 44), (47, 46))):
+        for top, bottom in zip(upper, lower, strict=True):
+            middle = (points[top] + points[bottom]) / 2
+            points[top] += (middle - points[top]) * closed
+            points[bottom] += (middle - points[bottom]) * closed
+    return points
