@@ -13,10 +13,10 @@ from custom_components.facegate.config_flow import FaceGateConfigFlow
 from custom_components.facegate.const import (
     CONF_ALLOW_VOICE_UNLOCK,
     CONF_CAMERA_ENTITY_IDS,
+    CONF_FACE_TRIGGER_IDS,
     CONF_HOUSEHOLD_IDS,
     CONF_MODES,
     CONF_POLICY,
-    CONF_FACE_TRIGGER_IDS,
     CONF_READER_DEVICE_IDS,
     CONF_RELOCK_DELAY,
     CONF_TARGET_ENTITY_ID,
