@@ -269,12 +269,16 @@ def test_two_pictures_alternating_are_static(models: Dlib, obama_frame: FaceObse
 def test_photo_moved_with_noise_is_static(models: Dlib, faces: Path, name: str) -> None:
     rng = np.random.default_rng(1)
     photo = printed_photo(models, faces, name)
-    frames = frames_of(models, photo, [jittered(rng) for _ in range(15)], seed=2, encode=True)
+    # Real encodings (85 ms a frame) for one photo: noise leaves no two frames alike.
+    encode = name == ATTACK_PHOTOS[0]
+    settings = [jittered(rng) for _ in range(15)]
+    frames = frames_of(models, photo, settings, seed=2, encode=encode)
     assert len(frames) >= 12
-    distances = [
-        np.linalg.norm(a.encoding - b.encoding) for (_, a), (_, b) in itertools.pairwise(frames)
-    ]
-    assert min(distances) > 100 * liveness.DUPLICATE_DISTANCE  # noise: no frame is a duplicate
+    if encode:
+        distances = [
+            np.linalg.norm(a.encoding - b.encoding) for (_, a), (_, b) in itertools.pairwise(frames)
+        ]
+        assert min(distances) > 1000 * liveness.DUPLICATE_DISTANCE
     verdict = verdict_of(frames)
     assert not verdict.live
     assert verdict.reason == "static"
@@ -464,6 +468,24 @@ def test_eyes_never_seen_open_are_no_blink(live_frames: dict[str, list]) -> None
 def test_bad_settings(settings: dict) -> None:
     with pytest.raises(ValueError, match="liveness"):
         LivenessTracker(**settings)
+
+
+def test_degenerate_landmarks_are_not_live() -> None:
+    # All 68 points on one spot (a broken detection): no eyes to measure, no face to compare.
+    tracker = LivenessTracker()
+    for index in range(8):
+        encoding = np.full(128, float(index))  # different pictures
+        tracker.add(index * STEP, FaceObservation((0, 1, 1, 0), encoding, np.zeros((68, 2)), 0, 0))
+    verdict = tracker.verdict(7 * STEP)
+    assert (verdict.live, verdict.reason, verdict.ear_dip, verdict.motion) == (
+        False,
+        "static",
+        None,
+        0.0,
+    )
+    points = np.random.default_rng(0).normal(size=(68, 2))
+    assert liveness._pose_change(points, np.zeros((68, 2))) == math.inf
+    assert liveness._pose_change(points, points * 2) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_eye_aspect_ratio() -> None:
