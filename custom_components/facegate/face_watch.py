@@ -153,10 +153,11 @@ class FaceWatch:
 
     def _follow(self, resident_id: str | None, face: FaceObservation, now: float) -> None:
         self._voter.add(now, resident_id)
-        if resident_id != self._tracked:
-            self._tracked = resident_id
+        if resident_id is not None and resident_id != self._tracked:
+            self._tracked = resident_id  # someone else: start proving liveness again
             self._liveness.reset()
-        if resident_id is not None:
+        if self._tracked is not None:
+            # Frames that match nobody still count: a closed-eye frame may fail the match.
             self._liveness.add(now, face)
 
     async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:

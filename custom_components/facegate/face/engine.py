@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .liveness import face_brightness, face_sharpness
 from .models import (
     REASON_DLIB_MISSING,
     REASON_MODELS_MISSING,
@@ -33,8 +34,6 @@ DETECTORS: tuple[Detector, ...] = ("hog", "cnn")
 DEFAULT_MAX_PIXELS = 4_000_000
 NUM_JITTERS = 1  # face_recognition's default; more jitters cost one encoder pass each
 _RGB_CHANNELS = 3
-_GREY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's "L"
-_LAPLACIAN_MIN_SIDE = 3
 
 
 class ImageError(ValueError):
@@ -79,19 +78,8 @@ def _trim_box(top: int, right: int, bottom: int, left: int, height: int, width: 
 
 
 def _face_quality(image: RGBImage, box: Box) -> tuple[float, float]:
-    """Sharpness (variance of a 4-neighbour Laplacian) and brightness (mean grey) of a box."""
-    top, right, bottom, left = box
-    crop = image[top:bottom, left:right]
-    if crop.size == 0:
-        return 0.0, 0.0
-    grey = crop.astype(np.float32) @ _GREY_WEIGHTS
-    brightness = float(grey.mean())
-    if min(grey.shape) < _LAPLACIAN_MIN_SIDE:
-        return 0.0, brightness
-    laplacian = (
-        grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
-    )
-    return float(laplacian.var(dtype=np.float64)), brightness
+    """Sharpness and brightness of a box, measured as the quality gate expects them."""
+    return face_sharpness(image, box), face_brightness(image, box)
 
 
 class FaceEngine:
