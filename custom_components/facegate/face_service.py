@@ -36,6 +36,7 @@ ANALYZE_TIMEOUT: Final = 15.0  # seconds; a hung engine is killed and restarted 
 ENROL_MIN_WIDTH: Final = 100  # px: enrolment wants a larger face than recognition
 ENROL_MAX_YAW: Final = 0.25  # and a frontal one
 ISSUE_ENGINE: Final = "face_engine_missing"
+RETRY_SECONDS: Final = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,7 @@ class FaceService:
         self.templates = FaceTemplateStore(hass, entry_id)
         self.gallery = Gallery(protector)
         self._worker: EngineWorker | None = None
+        self._retry_at = 0.0  # after a failed start, when to try again
 
     async def async_load(self) -> None:
         """Read the stored templates (needs no face package: numpy and cryptography only)."""
@@ -93,6 +95,8 @@ class FaceService:
         """Install and start the engine if needed; HomeAssistantError with a repair if not."""
         if self._worker is not None:
             return self._worker
+        if time.monotonic() < self._retry_at:  # no install attempt on every frame of a scan
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
         try:
             await async_process_requirements(self._hass, DOMAIN, FACE_REQUIREMENTS)
         except RequirementsNotFound:
@@ -109,6 +113,7 @@ class FaceService:
         return worker
 
     def _raise_missing(self) -> NoReturn:
+        self._retry_at = time.monotonic() + RETRY_SECONDS
         ir.async_create_issue(
             self._hass,
             DOMAIN,
