@@ -35,6 +35,8 @@ CAMERA_ENTITY = "camera.front_door_camera"
 HOUSEHOLD_NAME = "Flat 1"
 HOUSEHOLD_DEVICE_TEMPLATE = "{{ device_id('switch.flat_1_pin') }}"
 DOOR_NAME = "Front door"
+MOTION_ENTITY = "input_boolean.front_door_motion"
+FACE_MODE_SWITCH = "switch.flat_1_face"
 RESIDENT_NAME = "Alex"
 DEMO_PIN = "480315"  # the demo resident's PIN, printed for the developer
 STARTUP_TIMEOUT = 120.0
@@ -55,6 +57,10 @@ frontend:
 config:
 history:
 logbook:
+# A stand-in for a motion sensor: switching it on starts face scans at the front door.
+input_boolean:
+  front_door_motion:
+    name: Front door motion
 logger:
   default: warning
   logs:
@@ -133,7 +139,12 @@ async def create_demo_entries(api: _Api, photo: Path) -> None:
         api, "/api/config/config_entries/subentries/flow", {"handler": [entry_id, "door"]}
     )
     households = _select_options(door_form, "household_ids")
-    door = {"name": DOOR_NAME, "camera_entity_ids": [CAMERA_ENTITY], "household_ids": households}
+    door = {
+        "name": DOOR_NAME,
+        "camera_entity_ids": [CAMERA_ENTITY],
+        "face_trigger_entity_ids": [MOTION_ENTITY],
+        "household_ids": households,
+    }
     result = await _post(
         api, f"/api/config/config_entries/subentries/flow/{door_form['flow_id']}", door
     )
@@ -185,6 +196,22 @@ async def _add_demo_resident(api: _Api) -> None:
     await _post(
         api, "/api/services/facegate/set_pin", {"resident_id": resident_id, "pin": DEMO_PIN}
     )
+    await _enrol_demo_face(api, resident_id)
+
+
+async def _enrol_demo_face(api: _Api, resident_id: str) -> None:
+    """Consent, the face from the demo camera, and the household's face mode on."""
+    resident = {"resident_id": resident_id}
+    try:
+        await _post(api, "/api/services/facegate/set_face_consent", {**resident, "consent": True})
+        await _post(
+            api,
+            "/api/services/facegate/enrol_face?return_response",
+            {**resident, "camera": CAMERA_ENTITY, "samples": 1},
+        )
+        await _post(api, "/api/services/switch/turn_on", {"entity_id": FACE_MODE_SWITCH})
+    except RuntimeError as err:  # face recognition is optional: card and PIN still work
+        print(f"Face enrolment of the demo resident skipped: {err}")
 
 
 async def _wait_until_up(base_url: str, hass_process: asyncio.subprocess.Process) -> None:
@@ -241,7 +268,9 @@ async def _develop(config_dir: Path, port: int) -> int:
             print(
                 "First start: created the owner account, the camera, the FaceGate site with "
                 f"door '{DOOR_NAME}', household '{HOUSEHOLD_NAME}' and resident "
-                f"'{RESIDENT_NAME}' (PIN {DEMO_PIN})."
+                f"'{RESIDENT_NAME}' (PIN {DEMO_PIN}, face enrolled from the camera). Switch "
+                "'Front door motion' on to make FaceGate look at the camera: it "
+                "recognises the photo and refuses it as not live."
             )
         print(
             f"\nHome Assistant with FaceGate: {base_url}\n"

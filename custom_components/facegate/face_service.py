@@ -97,12 +97,15 @@ class FaceService:
             return self._worker
         if time.monotonic() < self._retry_at:  # no install attempt on every frame of a scan
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
-        try:
-            await async_process_requirements(self._hass, DOMAIN, FACE_REQUIREMENTS)
-        except RequirementsNotFound:
-            self._raise_missing()
+        # Installed already (the usual case after the first time): skip Home Assistant's
+        # installer, whose lock may be held by other integrations' slow installs.
         if not await self._hass.async_add_executor_job(engine_available):
-            self._raise_missing()
+            try:
+                await async_process_requirements(self._hass, DOMAIN, FACE_REQUIREMENTS)
+            except RequirementsNotFound:
+                self._raise_missing()
+            if not await self._hass.async_add_executor_job(engine_available):
+                self._raise_missing()
         worker = EngineWorker()
         try:
             await self._hass.async_add_executor_job(worker.start)

@@ -85,8 +85,9 @@ class FaceWatch:
         new = event.data["new_state"]
         if new is None or new.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
             return
-        # A binary sensor triggers when it turns on; an event entity on every event.
-        if new.domain == "binary_sensor" and new.state != STATE_ON:
+        # A binary sensor (or a helper switch) triggers when it turns on; an event entity on
+        # every event.
+        if new.domain != "event" and new.state != STATE_ON:
             return
         self.async_trigger()
 

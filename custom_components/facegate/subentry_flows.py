@@ -195,7 +195,9 @@ def _door_schema(households: Mapping[str, str]) -> probatio.Schema:
                 EntitySelectorConfig(domain="camera", multiple=True)
             ),
             probatio.Optional(CONF_FACE_TRIGGER_IDS): EntitySelector(
-                EntitySelectorConfig(domain=["binary_sensor", "event"], multiple=True)
+                EntitySelectorConfig(
+                    domain=["binary_sensor", "event", "input_boolean"], multiple=True
+                )
             ),
             probatio.Optional(CONF_READER_DEVICE_IDS): DeviceSelector(
                 DeviceSelectorConfig(multiple=True)
