@@ -43,6 +43,7 @@ RESPONDING = {
     "create_visitor_code",
     "present_credential",
     "enrol_face",
+    "export_resident_data",
 }
 EXCEPTIONS: dict[str, Any] = json.loads(
     (Path(__file__).parents[1] / "custom_components" / DOMAIN / "strings.json").read_text("utf-8")
@@ -212,6 +213,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "set_face_consent own":      (OK,    OK,     NO,     NO,        NO),  # Alex's, by Alex
     "withdraw_face_consent":     (OK,    OK,     NO,     NO,        NO),
     "enrol_face":                (NO_CAM, NO,    NO,     NO,        NO),
+    "export_resident_data":      (OK,    NO,     NO,     NO,        NO),  # Blake's: personal
     "create_visitor_code":       (OK,    OK,     NO,     NO,        NO),
     "present_credential":        (OK,    OK,     OK,     OK,        OK),
     "switch.turn_on card":       (OK,    OK,     NO,     HA_NO,     NO),
@@ -316,6 +318,11 @@ OPERATIONS: dict[str, Operation] = {
         lambda w, _, __: False,  # never reached: there is no camera
         lambda w: w.admin("set_face_consent", {"resident_id": w.blake, "consent": True}),
     ),
+    "export_resident_data": Operation(
+        "facegate.export_resident_data",
+        lambda w: {"resident_id": w.blake},
+        lambda w, r, _: r["name"] == "Blake" and r["cards"] == 1 and r["has_pin"] is False,
+    ),
     "create_visitor_code": Operation(
         "facegate.create_visitor_code",
         lambda w: {"resident_id": w.blake},
@@ -350,7 +357,7 @@ async def attempt(world: World, operation: Operation, user: User | None) -> tupl
 async def test_matrix_covers_every_action_and_switch(world: World) -> None:
     registered = {f"{DOMAIN}.{s}" for s in world.hass.services.async_services_for_domain(DOMAIN)}
     assert registered == {op.action for op in OPERATIONS.values() if op.action.startswith(DOMAIN)}
-    assert len(registered) == 12
+    assert len(registered) == 13
     assert set(EXPECTED) == set(OPERATIONS)
     switches = {
         op.data(world)[ATTR_ENTITY_ID] for op in OPERATIONS.values() if "switch" in op.action

@@ -30,6 +30,7 @@ from .conftest import FLAT_1, FLAT_2, FRONT_DOOR, READER, setup_site, site_entry
 LOCK = "lock.front_door"
 RESPONDING = {
     "add_resident", "create_visitor_code", "present_credential", "list_residents", "enrol_face",
+    "export_resident_data",
 }  # fmt: skip
 EVENT_ENTITY = "event.front_door_access"
 PIN = "480315"

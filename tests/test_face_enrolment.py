@@ -156,3 +156,27 @@ async def test_missing_face_packages_leave_card_and_pin_working(
         await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
     result = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
     assert result["granted"] is True
+
+
+async def test_a_resident_exports_their_own_data_without_secrets(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    user = await hass.auth.async_create_user("Alex", group_ids=["system-users"])
+    resident = await add_resident(hass, hass_admin_user, user_id=user.id)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    await call(hass, "set_face_consent", {"resident_id": resident, "consent": True}, user)  # type: ignore[arg-type]
+    await enrol(hass, resident, "camera.portrait_cam", user)  # type: ignore[arg-type]
+    await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
+
+    exported = await call(hass, "export_resident_data", {"resident_id": resident}, user)  # type: ignore[arg-type]
+
+    assert exported["face_samples"] == 2
+    assert exported["face_consent"]["recorded_by"] == user.id
+    assert exported["has_pin"] is True
+    assert [(h["door"], h["method"], h["outcome"]) for h in exported["access_history"]] == [
+        ("Front door", "pin", "granted")
+    ]
+    stored = site.runtime_data.directory.residents[resident]
+    assert PIN not in str(exported)
+    assert stored.pin is not None
+    assert stored.pin.digest not in str(exported)

@@ -77,6 +77,7 @@ SCHEMAS: dict[str, Any] = {
     "enrol_card": {**RESIDENT, probatio.Required(ATTR_READER): cv.string},
     "remove_card": {**RESIDENT, probatio.Required(ATTR_CARD_UID): cv.string},
     "set_face_consent": {**RESIDENT, probatio.Required(ATTR_CONSENT): cv.boolean},
+    "export_resident_data": RESIDENT,
     "enrol_face": {
         **RESIDENT,
         probatio.Required(ATTR_CAMERA): cv.entity_domain("camera"),
@@ -102,6 +103,7 @@ SCHEMAS: dict[str, Any] = {
 type Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
 RESPONDING = {
     "enrol_face",
+    "export_resident_data",
     "add_resident",
     "list_residents",
     "create_visitor_code",
@@ -123,6 +125,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "remove_card": _remove_card,
         "set_face_consent": _set_face_consent,
         "enrol_face": _enrol_face,
+        "export_resident_data": _export_resident_data,
         "create_visitor_code": _create_visitor_code,
         "present_credential": _present_credential,
     }
@@ -341,6 +344,37 @@ async def _enrol_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
         await asyncio.sleep(SAMPLE_INTERVAL)  # a little movement between the samples
     samples = await runtime.faces.async_enrol(resident.resident_id, images)
     return {"samples": samples}
+
+
+async def _export_resident_data(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Everything FaceGate keeps about a resident, as metadata: never a hash or a template."""
+    runtime, resident = await _own_or_admin_resident(hass, call)
+    consent = resident.face_consent
+    records = [r for r in runtime.audit.records if r.resident_id == resident.resident_id]
+    return {
+        "name": resident.name,
+        "household": runtime.household_names.get(resident.household_id),
+        "linked_user": resident.user_id,
+        "show_name": resident.show_name,
+        "has_pin": resident.pin is not None,
+        "has_duress_pin": resident.duress_pin is not None,
+        "cards": len(resident.cards),
+        "face_consent": (
+            {"given_at": consent.given_at, "recorded_by": consent.recorded_by} if consent else None
+        ),
+        "face_samples": runtime.faces.gallery.sample_count(resident.resident_id),
+        "access_history": [
+            {
+                "time": r.time,
+                "door": runtime.doors[r.door_id].name if r.door_id in runtime.doors else None,
+                "method": r.method,
+                "outcome": r.outcome.value,
+                "reason": r.reason,
+                "count": r.count,
+            }
+            for r in records
+        ],
+    }
 
 
 async def _async_snapshot(hass: HomeAssistant, camera_entity_id: str) -> bytes:
