@@ -2,6 +2,7 @@
 
 import dataclasses
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from custom_components.facegate.face_watch import FaceWatch
 from custom_components.facegate.gate import EVENT_ACCESS
 
 from .conftest import FRONT_DOOR, setup_site, site_entry
-from .test_doors import LOCK, add_resident, call
+from .test_doors import LOCK, PIN, add_resident, call
 from .test_face_enrolment import PORTRAIT, add_camera, pytestmark  # noqa: F401 - same skip
 
 CAMERA = "camera.porch"
@@ -31,6 +32,15 @@ SENSOR = "sensor.front_door_face_at_porch"
 @pytest.fixture
 async def site(hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser) -> MockConfigEntry:
     """Flat 1 with face mode on, resident Alex enrolled from the porch camera."""
+    entry = await face_site(hass, tmp_path, hass_admin_user)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def face_site(
+    hass: HomeAssistant, tmp_path: Path, admin: MockUser, flat_1: dict | None = None
+) -> MockConfigEntry:
+    """A site whose front door watches the porch camera, with Alex's face enrolled."""
     shutil.copyfile(PORTRAIT, tmp_path / "porch.jpg")
     await add_camera(hass, "porch", tmp_path / "porch.jpg")
     assert await async_setup_component(hass, "input_boolean", {"input_boolean": {"motion": {}}})
@@ -42,19 +52,17 @@ async def site(hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser) -
         "camera_entity_ids": [CAMERA],
         "face_trigger_entity_ids": ["binary_sensor.porch_motion"],
     }
-    entry = await setup_site(hass, site_entry(door=door))
-    resident = await add_resident(hass, hass_admin_user, show_name=True)
-    await call(
-        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
-    )
+    entry = await setup_site(hass, site_entry(door=door, flat_1=flat_1))
+    resident = await add_resident(hass, admin, show_name=True)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, admin)
+    await call(hass, "set_face_consent", {"resident_id": resident, "consent": True}, admin)
     await call(hass, "enrol_face", {"resident_id": resident, "camera": CAMERA, "samples": 1},
-               hass_admin_user)  # fmt: skip
+               admin)  # fmt: skip
     await hass.services.async_call(
         "switch", "turn_on", {ATTR_ENTITY_ID: "switch.flat_1_face"}, blocking=True,
-        context=Context(user_id=hass_admin_user.id),
+        context=Context(user_id=admin.id),
     )  # fmt: skip
-    yield entry
-    await hass.config_entries.async_unload(entry.entry_id)
+    return entry
 
 
 def watch_of(entry: MockConfigEntry) -> FaceWatch:
@@ -80,25 +88,49 @@ async def test_a_photo_held_to_the_camera_is_recognised_but_never_opens(
     assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
 
 
-async def test_a_live_face_opens_the_door(hass: HomeAssistant, site: MockConfigEntry) -> None:
-    events = async_capture_events(hass, EVENT_ACCESS)
-    watch = watch_of(site)
+async def show_live_face(hass: HomeAssistant, entry: MockConfigEntry, start: float) -> None:
+    """Frames of Alex's face at the porch, moving slightly and blinking once."""
+    watch = watch_of(entry)
     image = await hass.async_add_executor_job(PORTRAIT.read_bytes)
-    frame = await site.runtime_data.faces.async_analyze(image)
+    frame = await entry.runtime_data.faces.async_analyze(image)
     assert frame is not None
-
     rng = np.random.default_rng(7)
     for index, lids in enumerate([0, 0, 0, 0.7, 0.8, 0, 0, 0]):  # eyes close, then open
         face = frame.faces[0]
         landmarks = _blinking(face.landmarks, lids) + rng.integers(-1, 2, size=(68, 2))
         moved = dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
-        await watch.async_process(Frame([moved], frame.size), 1_000_000.0 + index * 0.3)
+        await watch.async_process(Frame([moved], frame.size), start + index * 0.3)
     await hass.async_block_till_done()
+
+
+async def test_a_live_face_opens_the_door(hass: HomeAssistant, site: MockConfigEntry) -> None:
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await show_live_face(hass, site, time.time())
 
     assert [(e.data["outcome"], e.data["method"], e.data["reason"]) for e in events] == [
         ("granted", "face", "granted")
     ]
     assert hass.states.get(LOCK).state == LockState.UNLOCKED
+
+
+async def test_two_mode_household_needs_face_and_pin(
+    hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser
+) -> None:
+    entry = await face_site(hass, tmp_path, hass_admin_user, flat_1={"policy": "two_modes"})
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await show_live_face(hass, entry, time.time())
+    assert hass.states.get(LOCK).state == LockState.LOCKED  # face alone is not enough here
+    result = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
+
+    assert result["granted"] is True
+    assert [(e.data["outcome"], e.data["method"], e.data["reason"]) for e in events] == [
+        ("denied", "face", "second_factor_needed"),
+        ("granted", "face+pin", "granted"),
+    ]
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_motion_starts_scanning_and_nobody_is_reported(
