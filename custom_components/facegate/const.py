@@ -2,6 +2,8 @@
 
 from typing import Final
 
+from .access.modes import Mode, Policy
+
 DOMAIN: Final = "facegate"
 DEFAULT_SITE_NAME: Final = "Home"
 
@@ -26,14 +28,12 @@ MAX_RELOCK_DELAY: Final = 300
 CONF_MODES: Final = "modes"  # the modes chosen at creation; later changes live in the store
 CONF_POLICY: Final = "policy"
 
-MODE_CARD: Final = "card"
-MODE_PIN: Final = "pin"
-MODE_FACE: Final = "face"  # never offered at creation: only residents switch face on
-INITIAL_MODES: Final = (MODE_CARD, MODE_PIN)
-
-POLICY_ANY: Final = "any"  # any one enabled mode opens
-POLICY_TWO_MODES: Final = "two_modes"  # two different modes are needed
-POLICIES: Final = (POLICY_ANY, POLICY_TWO_MODES)
+# The values are the access domain's; face is never offered at creation: only residents
+# switch it on.
+INITIAL_MODES: Final = (Mode.CARD.value, Mode.PIN.value)
+POLICY_ANY: Final = Policy.ANY.value  # any one enabled mode opens
+POLICY_TWO_MODES: Final = Policy.TWO_MODES.value  # two different modes are needed
+POLICIES: Final = tuple(policy.value for policy in Policy)
 
 # Site options.
 CONF_AUDIT_RETENTION_DAYS: Final = "audit_retention_days"

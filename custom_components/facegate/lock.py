@@ -28,13 +28,14 @@ from homeassistant.helpers.event import async_call_later, async_track_state_chan
 
 from . import gate
 from .access.audit import Outcome
-from .access.controller import Decision
+from .access.controller import METHOD_VISITOR, Decision
+from .access.credentials import PIN_PATTERN
 from .const import DOMAIN
 from .permissions import async_is_admin, linked_residents
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 
-# Empty is allowed: admins and linked residents unlock from the UI without a code.
-CODE_FORMAT = r"^([0-9]{4,12})?$"
+# A PIN, or empty: admins and linked residents unlock from the UI without a code.
+CODE_FORMAT = rf"^({PIN_PATTERN.pattern})?$"
 METHOD_MANUAL = "manual"
 METHOD_AUTOMATION = "automation"
 
@@ -155,8 +156,8 @@ class DoorLock(LockEntity):
                 METHOD_MANUAL,
                 Outcome.GRANTED,
                 "resident",
-                residents[0],
-                self._runtime.directory.residents[residents[0]].household_id,
+                residents[0].resident_id,
+                residents[0].household_id,
             )
         elif await async_is_admin(self.hass, user_id):
             decision = Decision(door.door_id, METHOD_MANUAL, Outcome.GRANTED, "admin")
@@ -253,4 +254,6 @@ def _changed_by(runtime: FaceGateRuntime, decision: Decision) -> str:
     """Who opened, without secrets: a resident (named only if they allow it), visitor, ..."""
     if label := gate.resident_label(runtime, decision.resident_id):
         return label
-    return {"visitor": "visitor", METHOD_AUTOMATION: "automation"}.get(decision.method, "admin")
+    return {METHOD_VISITOR: "visitor", METHOD_AUTOMATION: "automation"}.get(
+        decision.method, "admin"
+    )

@@ -14,6 +14,7 @@ Presenting a credential (a PIN, a card) needs no permission: the credential is t
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
+from .access.directory import Resident
 from .const import DOMAIN
 from .runtime import FaceGateRuntime
 
@@ -30,10 +31,7 @@ async def async_may_manage(
     """Admins, and users linked to a resident of this household."""
     if await async_is_admin(hass, context.user_id):
         return True
-    return context.user_id is not None and any(
-        resident.household_id == household_id
-        for resident in runtime.directory.residents_of_user(context.user_id)
-    )
+    return bool(linked_residents(runtime, context.user_id, frozenset({household_id})))
 
 
 async def async_check_may_manage(
@@ -46,12 +44,10 @@ async def async_check_may_manage(
 
 def linked_residents(
     runtime: FaceGateRuntime, user_id: str | None, household_ids: frozenset[str]
-) -> list[str]:
-    """Ids of the residents of these households linked to the user."""
+) -> list[Resident]:
+    """The residents of these households linked to the user."""
     if user_id is None:
         return []
     return [
-        r.resident_id
-        for r in runtime.directory.residents_of_user(user_id)
-        if r.household_id in household_ids
+        r for r in runtime.directory.residents_of_user(user_id) if r.household_id in household_ids
     ]
