@@ -23,7 +23,7 @@ import aiohttp
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = PROJECT_DIR / ".develop" / "config"
-FACES_DIR = PROJECT_DIR.parent / "shared" / "faces"
+FACES_DIR = PROJECT_DIR / "tests" / "fixtures" / "faces"  # sources and licences: README there
 DEMO_PHOTO = Path("barack_obama") / "1.jpg"
 
 USERNAME = "dev"

@@ -1,7 +1,7 @@
 """Fixtures for the face tests: the shared photos, one FaceEngine, face_recognition 1.3.0.
 
-The photos live in ../shared/faces next to the repository (internal testing only: never copy
-them into the repository); the tests that need them skip when that folder is missing.
+The photos come from tests/fixtures/faces (small copies with their sources and licences) and,
+where it exists, the full set in ../shared/faces; a test that needs a photo found in neither skips.
 """
 
 import sys
@@ -23,7 +23,7 @@ from custom_components.facegate.face.models import (
     models_dir,
 )
 
-FACES = (Path(__file__).parents[2] / ".." / "shared" / "faces").resolve()
+from ..photos import PHOTOS, Photos
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +32,9 @@ def auto_enable_custom_integrations() -> None:
 
 
 @pytest.fixture(scope="session")
-def faces() -> Path:
-    """The shared photo folder (skips the test when it is missing)."""
-    if not FACES.is_dir():
-        pytest.skip(f"the shared face photos are missing ({FACES})")
-    return FACES
+def faces() -> Photos:
+    """The test photos, addressed like a folder: faces / "barack_obama/1.jpg"."""
+    return PHOTOS
 
 
 def load_rgb(path: Path) -> np.ndarray:

@@ -27,6 +27,7 @@ from custom_components.facegate.face.models import (
     find_models,
 )
 
+from ..photos import Photos
 from .conftest import load_rgb
 
 # Identity photos (JPEG, RGBA PNG, grayscale PNG crops; two with a box cut by the image edge)
@@ -147,7 +148,7 @@ def test_bad_arguments(engine: FaceEngine) -> None:
 
 
 @pytest.mark.parametrize("name", PHOTOS)
-def test_equal_to_face_recognition(faces: Path, engine: FaceEngine, face_recognition, name):
+def test_equal_to_face_recognition(faces: Photos, engine: FaceEngine, face_recognition, name):
     image = load_rgb(faces / name)
     locations = face_recognition.face_locations(image)
     encodings = face_recognition.face_encodings(image, known_face_locations=locations)
@@ -170,7 +171,7 @@ def test_equal_to_face_recognition(faces: Path, engine: FaceEngine, face_recogni
         assert observation.width == observation.box[1] - observation.box[3] > 0
 
 
-def test_decode_equal_to_face_recognition_loader(faces: Path, face_recognition) -> None:
+def test_decode_equal_to_face_recognition_loader(faces: Photos, face_recognition) -> None:
     for name in ("barack_obama/1.jpg", "alex_lacamoire/1.png", "mayim_bialik/1.png"):
         expected = face_recognition.load_image_file(faces / name)
         decoded = load_image_file(faces / name, max_pixels=100_000_000)
@@ -178,7 +179,7 @@ def test_decode_equal_to_face_recognition_loader(faces: Path, face_recognition) 
         assert np.array_equal(decoded, expected), name
 
 
-def test_cnn_detector_equal_to_face_recognition(faces: Path, face_recognition) -> None:
+def test_cnn_detector_equal_to_face_recognition(faces: Photos, face_recognition) -> None:
     image = load_rgb(faces / "mayim_bialik/1.png")  # 150x150: the CNN is slow on a CPU
     cnn = FaceEngine("cnn", upsample=1)
     locations = face_recognition.face_locations(image, 1, model="cnn")
@@ -192,7 +193,7 @@ def test_cnn_detector_equal_to_face_recognition(faces: Path, face_recognition) -
 
 
 @pytest.mark.parametrize("name", ["_scenes/noface_horses.jpg", "_scenes/noface_blank_white.png"])
-def test_no_face_scene(faces: Path, engine: FaceEngine, name: str) -> None:
+def test_no_face_scene(faces: Photos, engine: FaceEngine, name: str) -> None:
     assert engine.analyze(load_rgb(faces / name)) == []
 
 
@@ -229,7 +230,7 @@ def test_decode_bomb() -> None:
     assert err.value.reason == "too_large"
 
 
-def test_decode_truncated_jpeg(faces: Path) -> None:
+def test_decode_truncated_jpeg(faces: Photos) -> None:
     data = (faces / PORTRAIT).read_bytes()
     with pytest.raises(ImageError) as err:
         decode_image(data[: len(data) // 2])
@@ -241,7 +242,7 @@ def test_decode_bad_max_pixels() -> None:
         decode_image(b"x", max_pixels=0)
 
 
-def test_decode_grayscale(faces: Path, engine: FaceEngine, tmp_path: Path) -> None:
+def test_decode_grayscale(faces: Photos, engine: FaceEngine, tmp_path: Path) -> None:
     path = tmp_path / "grey.jpg"
     with Image.open(faces / PORTRAIT) as photo:
         photo.convert("L").save(path, quality=95)
@@ -263,7 +264,7 @@ def test_decode_16_bit_grayscale() -> None:
     assert image[-1, -1, 0] == 255
 
 
-def test_decode_rgba_png(faces: Path, engine: FaceEngine, tmp_path: Path) -> None:
+def test_decode_rgba_png(faces: Photos, engine: FaceEngine, tmp_path: Path) -> None:
     """Transparent parts become white; the opaque face is still found."""
     with Image.open(faces / PORTRAIT) as photo:
         rgba = photo.convert("RGBA")
@@ -291,7 +292,7 @@ def test_decode_palette_with_transparency() -> None:
     assert list(image[1, 1]) == [200, 10, 10]
 
 
-def test_decode_exif_orientation(faces: Path) -> None:
+def test_decode_exif_orientation(faces: Photos) -> None:
     """A photo stored on its side with EXIF orientation 6 comes out upright."""
     with Image.open(faces / "kit_harington/2.jpg") as photo:
         upright = photo.convert("RGB")
@@ -303,7 +304,7 @@ def test_decode_exif_orientation(faces: Path) -> None:
     assert np.array_equal(decode_image(data), np.array(upright))
 
 
-def test_huge_image_downscaled(faces: Path, engine: FaceEngine) -> None:
+def test_huge_image_downscaled(faces: Photos, engine: FaceEngine) -> None:
     with Image.open(faces / PORTRAIT) as photo:
         huge = Image.new("RGB", (8000, 6000), (128, 128, 128))
         huge.paste(photo.resize((photo.width * 2, photo.height * 2)), (3000, 1800))
@@ -325,7 +326,7 @@ def test_huge_png_downscaled() -> None:
     assert (image == (10, 20, 30)).all()
 
 
-def test_sharpness_and_brightness(faces: Path, engine: FaceEngine) -> None:
+def test_sharpness_and_brightness(faces: Photos, engine: FaceEngine) -> None:
     with Image.open(faces / PORTRAIT) as photo:
         sharp = photo.convert("RGB")
     image = np.array(sharp)

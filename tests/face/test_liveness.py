@@ -30,7 +30,8 @@ from custom_components.facegate.face.liveness import (
 )
 from custom_components.facegate.face.observation import FaceObservation
 
-FACES = (Path(__file__).parents[2] / ".." / "shared" / "faces").resolve()
+from ..photos import Photos
+
 STEP = 0.2  # seconds between frames: 5 frames a second, 15 frames in the 3 s window
 LIDS = ((36, 39, (37, 38, 40, 41)), (42, 45, (43, 44, 46, 47)))  # corners, then eyelid points
 
@@ -106,26 +107,9 @@ def models() -> Dlib:
     return Dlib()
 
 
-@pytest.fixture(scope="module")
-def faces() -> Path:
-    if not FACES.is_dir():
-        pytest.skip(f"the shared face photos are missing ({FACES})")
-    return FACES
-
-
 def load(path: Path) -> np.ndarray:
     with Image.open(path) as image:
         return np.array(image.convert("RGB"))
-
-
-def identity_photos(faces: Path) -> list[Path]:
-    return sorted(
-        path
-        for folder in faces.iterdir()
-        if folder.is_dir() and not folder.name.startswith("_")
-        for path in folder.iterdir()
-        if path.suffix in (".jpg", ".png")
-    )
 
 
 def face_crop(models: Dlib, rgb: np.ndarray, margin: float = 0.9) -> tuple[np.ndarray, int]:
@@ -144,7 +128,7 @@ def scaled(rgb: np.ndarray, factor: float) -> np.ndarray:
     return np.array(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
 
 
-def printed_photo(models: Dlib, faces: Path, name: str, face_width: int = 130) -> np.ndarray:
+def printed_photo(models: Dlib, faces: Photos, name: str, face_width: int = 130) -> np.ndarray:
     """The photo around its face, scaled to a face `face_width` px wide: the 'print'."""
     crop, width = face_crop(models, load(faces / name))
     return scaled(crop, face_width / width)
@@ -242,7 +226,7 @@ def blink(frames, start: int, closures: list[float], eyes=(0, 1)):
 
 
 @pytest.fixture(scope="module")
-def obama_frame(models: Dlib, faces: Path) -> FaceObservation:
+def obama_frame(models: Dlib, faces: Photos) -> FaceObservation:
     obs = models.observe(printed_photo(models, faces, "barack_obama/1.jpg"))
     assert obs is not None
     return obs
@@ -266,7 +250,7 @@ def test_two_pictures_alternating_are_static(models: Dlib, obama_frame: FaceObse
 
 
 @pytest.mark.parametrize("name", ATTACK_PHOTOS)
-def test_photo_moved_with_noise_is_static(models: Dlib, faces: Path, name: str) -> None:
+def test_photo_moved_with_noise_is_static(models: Dlib, faces: Photos, name: str) -> None:
     rng = np.random.default_rng(1)
     photo = printed_photo(models, faces, name)
     # Real encodings (85 ms a frame) for one photo: noise leaves no two frames alike.
@@ -287,7 +271,7 @@ def test_photo_moved_with_noise_is_static(models: Dlib, faces: Path, name: str) 
 
 
 @pytest.mark.parametrize("name", ATTACK_PHOTOS)
-def test_photo_tilted_back_and_forth_does_not_blink(models: Dlib, faces: Path, name: str) -> None:
+def test_photo_tilted_back_and_forth_does_not_blink(models: Dlib, faces: Photos, name: str) -> None:
     # Tilting a print away squeezes it vertically (up to 30 %, about 45 degrees): narrower eyes.
     rng = np.random.default_rng(3)
     photo = printed_photo(models, faces, name)
@@ -299,7 +283,7 @@ def test_photo_tilted_back_and_forth_does_not_blink(models: Dlib, faces: Path, n
 
 
 @pytest.mark.parametrize("name", ATTACK_PHOTOS)
-def test_small_photo_moved_is_not_live(models: Dlib, faces: Path, name: str) -> None:
+def test_small_photo_moved_is_not_live(models: Dlib, faces: Photos, name: str) -> None:
     # At a 90 px face the landmarks are noisiest (an eye's lid gap is 2-4 px).
     rng = np.random.default_rng(5)
     photo = printed_photo(models, faces, name, face_width=90)
@@ -312,10 +296,12 @@ def test_small_photo_moved_is_not_live(models: Dlib, faces: Path, name: str) -> 
 
 
 @pytest.fixture(scope="module")
-def live_frames(models: Dlib, faces: Path) -> dict[str, list]:
+def live_frames(models: Dlib, faces: Photos) -> dict[str, list]:
     """15 frames of each attack photo with small natural jitter, detected again."""
     out = {}
     for seed, name in enumerate(ATTACK_PHOTOS):
+        if faces.find(name) is None:
+            continue  # a test of this photo skips
         rng = np.random.default_rng(10 + seed)
         photo = printed_photo(models, faces, name)
         settings = [{**jittered(rng, 0.4), "noise": 3.0} for _ in range(15)]
@@ -331,7 +317,10 @@ def live_frames(models: Dlib, faces: Path) -> dict[str, list]:
     [[0.7, 0.7], [0.4, 0.8, 0.4], [0.6, 0.7, 0.6]],
     ids=["2 closed", "closing-closed-opening", "3 closed"],
 )
-def test_blink_is_live(live_frames: dict[str, list], name: str, closures: list[float]) -> None:
+def test_blink_is_live(
+    live_frames: dict[str, list], faces: Photos, name: str, closures: list[float]
+) -> None:
+    faces / name  # skips when the photo is only in the missing shared set
     frames = blink(live_frames[name], 6, closures)
     verdict = verdict_of(frames)
     assert verdict.live
@@ -498,10 +487,10 @@ def test_eye_aspect_ratio() -> None:
 
 
 @pytest.fixture(scope="module")
-def dev_faces(models: Dlib, faces: Path) -> list[tuple[str, np.ndarray, FaceObservation]]:
+def dev_faces(models: Dlib, faces: Photos) -> list[tuple[str, np.ndarray, FaceObservation]]:
     """Every identity photo cut to its face (plus margin): name, crop, the face in the crop."""
     out = []
-    for path in identity_photos(faces):
+    for path in faces.identity_photos():
         crop, _ = face_crop(models, load(path), margin=0.6)
         upsample = 0 if min(crop.shape[:2]) > 500 else 1
         found = models.observe_all(crop, upsample, encode=False)
@@ -515,7 +504,7 @@ def size_of(rgb: np.ndarray) -> tuple[int, int]:
 
 
 def test_real_photos_pass(dev_faces) -> None:
-    assert len(dev_faces) >= 55
+    assert len(dev_faces) >= 8  # 8 copied into tests/fixtures, 55 in the shared set
     refused = {
         name: frame_quality(obs, size_of(crop))
         for name, crop, obs in dev_faces
@@ -554,17 +543,18 @@ def test_darkened_copies_are_too_dark(dev_faces) -> None:
 
 def test_downscaled_faces_are_too_small(models: Dlib, dev_faces) -> None:
     detected = 0
-    for name, crop, obs in dev_faces[::3]:
+    sample = dev_faces[::3] if len(dev_faces) > 30 else dev_faces  # every photo of the copies
+    for name, crop, obs in sample:
         small = scaled(crop, 50 / obs.width)
         found = models.observe_all(small, 1, encode=False)
         if not found:
             continue  # too small for the detector as well
         detected += 1
         assert frame_quality(found[0], size_of(small)) == "face_too_small", name
-    assert detected >= 10
+    assert detected >= min(10, len(sample) // 2)
 
 
-def test_face_turned_away(models: Dlib, faces: Path) -> None:
+def test_face_turned_away(models: Dlib, faces: Photos) -> None:
     # Johnny Galecki looking sideways in the cafeteria scene (the 2nd face, 89 px wide).
     scene = load(faces / "_scenes" / "bbt_cafeteria.jpg")
     turned = [

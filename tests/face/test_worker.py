@@ -20,6 +20,7 @@ from custom_components.facegate.face.engine import FaceEngine
 from custom_components.facegate.face.models import FaceEngineUnavailable, ModelPaths, find_models
 from custom_components.facegate.face.worker import EngineError, EngineWorker
 
+from ..photos import Photos
 from .conftest import load_rgb
 
 TIMEOUT = 30.0
@@ -47,12 +48,12 @@ def worker(shared_worker: EngineWorker) -> EngineWorker:
 
 
 @pytest.fixture(scope="module")
-def scene(faces: Path) -> np.ndarray:
+def scene(faces: Photos) -> np.ndarray:
     return load_rgb(faces / SCENE)
 
 
 @pytest.fixture(scope="module")
-def portrait(faces: Path) -> np.ndarray:
+def portrait(faces: Photos) -> np.ndarray:
     return load_rgb(faces / PORTRAIT)
 
 
