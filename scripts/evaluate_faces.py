@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Measure FaceGate's face decision rule against face_recognition's, per group, on real photos.
 
-    scripts/evaluate_faces.py [--faces DIR] [--rotations N] [--households 1,2,4,8] [--check]
-    here: bash -c 'source scripts/lib/common.sh; in_env python scripts/evaluate_faces.py ...'
+    scripts/evaluate [--dataset DIR] [--rotations N] [--households 1,2,4,8] [--sweep A:B:STEP]
+                     [--check]
+    (scripts/evaluate runs this file in the project's environment; --faces is an alias of
+    --dataset, which defaults to ../shared/faces)
 
-Protocol (open set, one photo per decision), on ../shared/faces (identity folders and
-_groups.csv; the photos stay there, nothing is copied into the repository):
+The data set: DIR/<identity>/<photos> (photos numbered 1.jpg, 2.png, ...; entries whose name
+starts with "_" are not identities) and, optionally, DIR/_groups.csv (columns identity,group):
+rates are then reported per group, otherwise for one group "all". Scene images in DIR/_scenes
+whose name marks them as showing only people outside the set add impostor faces. The photos
+stay there, nothing is copied into the repository.
+
+Protocol (open set, leave one identity out, one photo per decision):
 
 - every identity with at least 3 photos is enrolled with 2 of them (photos 1 and 2; rotation r
   enrols photos r+1 and r+2, wrapping around; --enrol 3 enrols 3 photos of each identity with 4
@@ -14,18 +21,26 @@ _groups.csv; the photos stay there, nothing is copied into the repository):
   reject) is any answer but that identity: unknown, ambiguous or someone else;
 - impostor trials: every photo of every identity (also those with fewer than 3 photos) is probed
   against the gallery *without* its own identity; an error (false accept) is any resident;
-- per group of the probe's identity (_groups.csv): FAR and FRR, with the trial counts;
+- per group of the probe's identity: FAR and FRR, with the trial counts;
 - extra impostor row: every face of the scene images that show only people who are not in the
   set (family photos, a collage of actors, single unknown faces), against the full gallery.
 
 Rules: face_recognition's (the nearest enrolled sample if within the tolerance, 0.6 and 0.5) and
 FaceGate's (custom_components/facegate/face/decision.py, default settings, templates protected).
+The tolerance sweep runs both over the same values: face_recognition's tolerance and FaceGate's
+cap (DecisionSettings.max_distance), its other settings at their defaults.
+
+Output: markdown tables, the target line, and as the very last line of stdout one JSON object
+for FaceGate's defaults on photos 1 and 2: far and frr (overall, as fractions), tolerance (the
+cap), neighbour_ratio, min_margin, identities (enrolled), probes (genuine + impostor trials, also
+given apart), groups ({group: {far, frr, far_trials, frr_trials}}) and scene_faces.
 
 Encodings: FaceGate's own engine (FaceEngine().analyze(decode_image(bytes)), the same dlib calls
 as face_recognition 1.3.0), the largest face of each identity photo. ``--engine
 face_recognition`` uses the face_recognition package instead, loaded with a stand-in for
 face_recognition_models (this script only: production code never imports it). Encodings are
-cached by file hash under --cache (default /tmp/facegate-face-eval, outside the repository).
+cached by file hash under --cache (default /tmp/facegate-face-eval, outside the repository), in
+encodings-<engine>.json: {sha256 of the file: [[face box area, [128 floats]], ...]}.
 """
 
 import argparse
@@ -40,7 +55,7 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +80,8 @@ type Identify = Callable[[Encoding], str | None]
 
 DEFAULT_FACES = Path(os.environ.get("FACEGATE_FACES_DIR", str(REPO.parent / "shared" / "faces")))
 DEFAULT_CACHE = Path("/tmp/facegate-face-eval")  # noqa: S108 - a cache, not a secret
-GROUPS_FILE = "_groups.csv"
+GROUPS_FILE = "_groups.csv"  # optional: identity,group
+DEFAULT_GROUP = "all"  # every identity's group when there is no GROUPS_FILE
 ENROL_PHOTOS = 2  # per identity; an identity needs one more photo to be probed (genuine)
 # Scene images showing only people who are in no identity folder (see MANIFEST.md).
 UNKNOWN_SCENE_PREFIXES = ("group_pascal_", "collage_bald_actors", "single_unknown_")
@@ -73,6 +89,7 @@ SCENES_GROUP = "unlabelled_scene_faces"
 TARGET_FAR = 0.01
 TARGET_FRR = 0.10
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+DEFAULT_SWEEP = "0.40:0.60:0.02"  # tolerances (and FaceGate caps) for the sweep table
 
 
 # --- Encodings ----------------------------------------------------------------------------
@@ -128,11 +145,16 @@ def _face_recognition_encoder() -> Callable[[bytes], list[tuple[int, Encoding]]]
 ENCODERS = {"facegate": _facegate_encoder, "face_recognition": _face_recognition_encoder}
 
 
+def cache_path(cache_dir: Path, engine: str = "facegate") -> Path:
+    """The encoding cache of one engine: {sha256 hex: [[box area, [128 floats]], ...]}."""
+    return cache_dir / f"encodings-{engine}.json"
+
+
 def encode_files(
     paths: Sequence[Path], engine: str = "facegate", cache_dir: Path | None = DEFAULT_CACHE
 ) -> dict[Path, list[tuple[int, Encoding]]]:
     """(box area, encoding) of every face in each file, cached by the file's sha256."""
-    cache_file = cache_dir / f"encodings-{engine}.json" if cache_dir is not None else None
+    cache_file = cache_path(cache_dir, engine) if cache_dir is not None else None
     cache: dict[str, list[list[Any]]] = {}
     if cache_file is not None and cache_file.is_file():
         cache = json.loads(cache_file.read_text())
@@ -181,6 +203,19 @@ def _photo_number(path: Path) -> tuple[int, str]:
     return (int(path.stem), path.name) if path.stem.isdigit() else (1 << 30, path.name)
 
 
+def load_groups(faces_dir: Path, names: Iterable[str]) -> dict[str, str]:
+    """Each identity's group from GROUPS_FILE, or DEFAULT_GROUP for all when there is none."""
+    names = list(names)
+    if not (faces_dir / GROUPS_FILE).is_file():
+        return dict.fromkeys(names, DEFAULT_GROUP)
+    with (faces_dir / GROUPS_FILE).open(newline="") as file:
+        groups = {row["identity"]: row["group"] for row in csv.DictReader(file)}
+    missing = [name for name in names if name not in groups]
+    if missing:
+        raise SystemExit(f"{', '.join(missing)}: no group in {faces_dir / GROUPS_FILE}")
+    return {name: groups[name] for name in names}
+
+
 def load_dataset(
     faces_dir: Path = DEFAULT_FACES,
     cache_dir: Path | None = DEFAULT_CACHE,
@@ -189,8 +224,6 @@ def load_dataset(
     scenes: bool = True,
 ) -> Dataset:
     """Encode the identity photos (largest face of each) and, optionally, unknown scene faces."""
-    with (faces_dir / GROUPS_FILE).open(newline="") as file:
-        groups = {row["identity"]: row["group"] for row in csv.DictReader(file)}
     folders = sorted(
         entry for entry in faces_dir.iterdir() if entry.is_dir() and not entry.name.startswith("_")
     )
@@ -213,12 +246,10 @@ def load_dataset(
     encoded = encode_files(all_files, engine, cache_dir)
     photos: dict[str, list[Encoding]] = {}
     for name, paths in files.items():
-        if name not in groups:
-            raise SystemExit(f"{name} has no group in {GROUPS_FILE}")
         faces = [encoded[p] for p in paths]
         photos[name] = [max(found, key=lambda face: face[0])[1] for found in faces if found]
     scene_faces = [enc for p in scene_files for _, enc in encoded[p]]
-    return Dataset(photos, {name: groups[name] for name in photos}, scene_faces)
+    return Dataset(photos, load_groups(faces_dir, photos), scene_faces)
 
 
 # --- Rules ----------------------------------------------------------------------------------
@@ -251,9 +282,13 @@ def naive_rule(tolerance: float) -> Rule:
     return Rule(f"face_recognition, tolerance {tolerance}", prepare)
 
 
-def facegate_rule(settings: DecisionSettings = DEFAULT_SETTINGS, name: str = "") -> Rule:
-    """FaceGate's decision rule, with templates protected under a fresh random secret."""
-    protector = TemplateProtector(secrets.token_bytes(32))
+def facegate_rule(
+    settings: DecisionSettings = DEFAULT_SETTINGS,
+    name: str = "",
+    protector: TemplateProtector | None = None,
+) -> Rule:
+    """FaceGate's decision rule, templates protected (by default under a fresh random secret)."""
+    protector = protector or TemplateProtector(secrets.token_bytes(32))
 
     def prepare(enrolled: Enrolled) -> Identify:
         gallery = Gallery(protector)
@@ -309,6 +344,17 @@ class Result:
         return all(
             self.far[g].rate <= TARGET_FAR and self.frr[g].rate <= TARGET_FRR for g in groups
         )
+
+    def overall(self, groups: Iterable[str]) -> tuple[Counts, Counts]:
+        """FAR and FRR over these groups together (the identity photos; not the scene faces)."""
+        groups = list(groups)
+        far = Counts(
+            sum(self.far[g].errors for g in groups), sum(self.far[g].trials for g in groups)
+        )
+        frr = Counts(
+            sum(self.frr[g].errors for g in groups), sum(self.frr[g].trials for g in groups)
+        )
+        return far, frr
 
 
 def _enrolment(dataset: Dataset, rotation: int) -> tuple[Enrolled, dict[str, list[Encoding]]]:
@@ -377,6 +423,29 @@ def default_rules() -> list[Rule]:
     return [naive_rule(0.6), naive_rule(0.5), facegate_rule(name="FaceGate (defaults)")]
 
 
+def sweep_values(spec: str = DEFAULT_SWEEP) -> list[float]:
+    """The tolerances "START:STOP:STEP" (both ends included) and FaceGate's default cap."""
+    start, stop, step = (float(part) for part in spec.split(":"))
+    if step <= 0 or not 0 < start <= stop <= 1:
+        raise ValueError(f"bad sweep {spec!r}: want 0 < START <= STOP <= 1 and STEP > 0")
+    count = int(round((stop - start) / step, 6)) + 1
+    values = {round(start + i * step, 4) for i in range(count)}
+    return sorted(values | {DEFAULT_SETTINGS.max_distance})
+
+
+def sweep(dataset: Dataset, tolerances: Iterable[float]) -> list[tuple[float, str, Result]]:
+    """(tolerance, rule, result): face_recognition's tolerance and FaceGate's cap, photos 1+2."""
+    protector = TemplateProtector(secrets.token_bytes(32))  # one: making one takes a while
+    rows = []
+    for tolerance in tolerances:
+        capped = replace(DEFAULT_SETTINGS, max_distance=tolerance)
+        rows.append((tolerance, "face_recognition", evaluate(naive_rule(tolerance), dataset)))
+        rows.append(
+            (tolerance, "FaceGate", evaluate(facegate_rule(capped, protector=protector), dataset))
+        )
+    return rows
+
+
 # --- Report ---------------------------------------------------------------------------------
 
 
@@ -410,10 +479,73 @@ def _counts_table(dataset: Dataset) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the evaluation and print markdown tables."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--faces", type=Path, default=DEFAULT_FACES, help="the face set")
+def _sweep_table(rows: Sequence[tuple[float, str, Result]], dataset: Dataset) -> str:
+    """A markdown table: one row per tolerance and rule, FAR and FRR overall and per group."""
+    groups = dataset.group_names if len(dataset.group_names) > 1 else []
+    head = ["tolerance", "rule", "FAR", "FRR"]
+    head += [f"{kind} {group}" for group in groups for kind in ("FAR", "FRR")]
+    if dataset.scene_faces:
+        head.append(f"FAR {SCENES_GROUP}")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for tolerance, rule, result in rows:
+        default = rule == "FaceGate" and tolerance == DEFAULT_SETTINGS.max_distance
+        cells = [f"{tolerance:.2f}", f"**{rule} (default)**" if default else rule]
+        cells += [str(counts) for counts in result.overall(dataset.group_names)]
+        cells += [str(c) for group in groups for c in (result.far[group], result.frr[group])]
+        if dataset.scene_faces:
+            cells.append(str(result.far[SCENES_GROUP]))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(
+    result: Result, dataset: Dataset, settings: DecisionSettings = DEFAULT_SETTINGS
+) -> dict[str, Any]:
+    """The machine-readable result of one FaceGate run (the last line of the output)."""
+    far, frr = result.overall(dataset.group_names)
+    scenes = result.far.get(SCENES_GROUP, Counts())
+    return {
+        "far": round(far.rate, 6),
+        "frr": round(frr.rate, 6),
+        "tolerance": settings.max_distance,
+        "neighbour_ratio": settings.neighbour_ratio,
+        "min_margin": settings.min_margin,
+        "identities": len(dataset.eligible),
+        "identities_in_set": len(dataset.photos),
+        "enrol_photos": dataset.enrol,
+        "probes": far.trials + frr.trials,
+        "genuine_probes": frr.trials,
+        "impostor_probes": far.trials,
+        "false_accepts": far.errors,
+        "false_rejects": frr.errors,
+        "groups": {
+            group: {
+                "far": round(result.far[group].rate, 6),
+                "frr": round(result.frr[group].rate, 6),
+                "far_trials": result.far[group].trials,
+                "frr_trials": result.frr[group].trials,
+            }
+            for group in dataset.group_names
+        },
+        "scene_faces": {"far": round(scenes.rate, 6), "far_trials": scenes.trials},
+        "target_met": result.meets_target(dataset.group_names),
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(
+        prog="scripts/evaluate", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--dataset",
+        "--faces",
+        dest="dataset",
+        metavar="DIR",
+        type=Path,
+        default=DEFAULT_FACES,
+        help="the face set: DIR/<identity>/<photos>, optionally DIR/_groups.csv (identity,group)",
+    )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="encoding cache folder")
     parser.add_argument("--no-cache", action="store_true", help="encode every photo afresh")
     parser.add_argument("--engine", choices=sorted(ENCODERS), default="facegate")
@@ -428,18 +560,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--enrol", type=int, default=ENROL_PHOTOS, help="enrolment photos per identity"
     )
     parser.add_argument(
+        "--sweep",
+        default=DEFAULT_SWEEP,
+        help="tolerances START:STOP:STEP for the sweep table (FaceGate's default cap is added)",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="exit 1 unless FaceGate's defaults meet the target"
     )
+    return parser
+
+
+def _robustness(args: argparse.Namespace, dataset: Dataset) -> None:
+    """The optional tables: enrolment rotations and small sites."""
+    groups = dataset.group_names
+    if args.rotations > 1:
+        rotated = [
+            (rule.name, evaluate(rule, dataset, range(args.rotations))) for rule in default_rules()
+        ]
+        print(f"All {args.rotations} enrolment rotations together:\n")
+        print(_table(rotated, groups, scenes=False), "\n")
+    for size in (int(s) for s in args.households.split(",") if s.strip()):
+        if size > len(dataset.eligible):
+            print(f"Small sites: skipped {size}, only {len(dataset.eligible)} enrollable\n")
+            continue
+        small = [
+            (rule.name, evaluate_households(rule, dataset, size, args.draws))
+            for rule in default_rules()
+        ]
+        print(f"Small sites: {args.draws} random galleries of {size} enrolled identities:\n")
+        print(_table(small, groups, scenes=False), "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the evaluation: markdown tables, then one JSON line (FaceGate's defaults) last."""
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.enrol < 1 or args.rotations < 1 or args.draws < 1:
         parser.error("--enrol, --rotations and --draws must be at least 1")
-    if not (args.faces / GROUPS_FILE).is_file():
-        print(f"no face set at {args.faces} (expected {GROUPS_FILE} there)", file=sys.stderr)
+    try:
+        tolerances = sweep_values(args.sweep)
+    except ValueError as err:
+        parser.error(str(err))
+    if not args.dataset.is_dir():
+        print(f"no face set at {args.dataset}", file=sys.stderr)
         return 2
 
     started = time.perf_counter()
-    dataset = load_dataset(args.faces, None if args.no_cache else args.cache, engine=args.engine)
+    dataset = load_dataset(args.dataset, None if args.no_cache else args.cache, engine=args.engine)
     dataset.enrol = args.enrol
+    if not dataset.eligible:
+        print(f"no identity in {args.dataset} has more than {args.enrol} photos", file=sys.stderr)
+        return 2
     print(f"encodings: {args.engine} engine, {time.perf_counter() - started:.1f} s\n")
     groups = dataset.group_names
     print(_counts_table(dataset), "\n")
@@ -448,19 +619,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     first = ", ".join(str(i + 1) for i in range(dataset.enrol))
     print(f"Enrolment photos {first} of each identity (the issue's protocol: 1, 2):\n")
     print(_table(results, groups, scenes=True), "\n")
-    if args.rotations > 1:
-        rotated = [
-            (rule.name, evaluate(rule, dataset, range(args.rotations))) for rule in default_rules()
-        ]
-        print(f"All {args.rotations} enrolment rotations together:\n")
-        print(_table(rotated, groups, scenes=False), "\n")
-    for size in (int(s) for s in args.households.split(",") if s.strip()):
-        small = [
-            (rule.name, evaluate_households(rule, dataset, size, args.draws))
-            for rule in default_rules()
-        ]
-        print(f"Small sites: {args.draws} random galleries of {size} enrolled identities:\n")
-        print(_table(small, groups, scenes=False), "\n")
+    _robustness(args, dataset)
+    print(f"Tolerance sweep (face_recognition's tolerance, FaceGate's cap), photos {first}:\n")
+    print(_sweep_table(sweep(dataset, tolerances), dataset), "\n")
 
     met = results[-1][1].meets_target(groups)
     print(
@@ -468,6 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {'met' if met else 'NOT met'} by FaceGate's defaults;"
         f" {time.perf_counter() - started:.1f} s in all"
     )
+    print(json.dumps(summary(results[-1][1], dataset)), flush=True)
     return 1 if args.check and not met else 0
 
 
