@@ -6,13 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import probatio
 import pytest
+from aiohttp.test_utils import TestClient
+from homeassistant.components.file_upload import process_uploaded_file
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from PIL import Image
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.facegate.const import DOMAIN
 from custom_components.facegate.face.engine import FaceEngine, load_image_file
@@ -179,3 +183,138 @@ async def test_a_resident_exports_their_own_data_without_secrets(
     assert PIN not in str(exported)
     assert stored.pin is not None
     assert stored.pin.digest not in str(exported)
+
+
+async def test_enrol_from_photo_files_in_an_allowed_folder(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    photos = tmp_path_factory.mktemp("photos")  # outside the cameras' allowed folder
+    shutil.copyfile(PORTRAIT, photos / "alex.jpg")
+    data = {"resident_id": resident, "photos": [str(photos / "alex.jpg")]}
+
+    with pytest.raises(ServiceValidationError) as err:  # the folder is not allowlisted yet
+        await call(hass, "enrol_face", data, hass_admin_user)
+    assert err.value.translation_key == "photo_not_allowed"
+    assert resident not in site.runtime_data.faces.gallery
+
+    hass.config.allowlist_external_dirs.add(str(photos))
+    assert await call(hass, "enrol_face", data, hass_admin_user) == {"samples": 1}
+    assert site.runtime_data.faces.gallery.sample_count(resident) == 1
+    assert (photos / "alex.jpg").read_bytes() == PORTRAIT.read_bytes()  # the user's file stays
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ({}, "photo_source_missing"),
+        ({"photos": ["/nowhere/alex.jpg"]}, "photo_missing"),
+    ],
+)
+async def test_enrol_needs_a_source(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    data: dict[str, Any],
+    reason: str,
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    hass.config.allowlist_external_dirs.add("/nowhere")
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "enrol_face", {"resident_id": resident, **data}, hass_admin_user)
+    assert err.value.translation_key == reason
+
+
+async def test_enrol_takes_a_camera_or_photos_not_both(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    data = {"resident_id": resident, "camera": "camera.portrait_cam", "photos": [str(PORTRAIT)]}
+    with pytest.raises(probatio.Invalid):
+        await call(hass, "enrol_face", data, hass_admin_user)
+
+
+async def upload(client: TestClient, photo: Path) -> str:
+    """Upload a photo as the frontend's file selector does; returns its file id."""
+    with photo.open("rb") as file:
+        response = await client.post("/api/file_upload", data={"file": file})
+    assert response.status == 200
+    return (await response.json())["file_id"]
+
+
+async def open_enrol_form(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "enrol_face"}
+    )
+    assert result["step_id"] == "enrol_face"
+    return result["flow_id"]
+
+
+async def test_enrol_from_uploaded_photos_in_the_options(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    flow_id = await open_enrol_form(hass, site)  # sets up file_upload for the photo fields
+    client = await hass_client()
+    first = await upload(client, PORTRAIT)
+    user_input = {"resident": resident, "photo": first, "consent": False}
+
+    result = await hass.config_entries.options.async_configure(flow_id, user_input)
+    assert result["errors"] == {"base": "no_face_consent"}  # nothing recorded, nothing read
+
+    photos = [await upload(client, PORTRAIT), await upload(client, PORTRAIT)]
+    user_input = {"resident": resident, "photo": photos[0], "photo_2": photos[1], "consent": True}
+    result = await hass.config_entries.options.async_configure(flow_id, user_input)
+
+    assert result["type"] == "abort"
+    assert result["reason"] == "face_enrolled"
+    assert result["description_placeholders"] == {"samples": "2"}
+    assert site.runtime_data.faces.gallery.sample_count(resident) == 2
+    consent = site.runtime_data.directory.residents[resident].face_consent
+    assert consent is not None
+    assert consent.recorded_by is None  # an administrator, in the options (no user id there)
+    for file_id in photos:  # the uploads are gone once encoded
+        with pytest.raises(ValueError, match="File does not exist"):
+            await hass.async_add_executor_job(_read_upload, hass, file_id)
+
+
+def _read_upload(hass: HomeAssistant, file_id: str) -> bytes:
+    with process_uploaded_file(hass, file_id) as path:
+        return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ({}, "one_photo_source"),
+        ({"camera": "camera.group_cam"}, "several_faces"),
+        ({"camera": "camera.empty_cam"}, "no_face"),
+    ],
+)
+async def test_enrol_form_shows_why_a_picture_is_refused(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    source: dict[str, str],
+    reason: str,
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    flow_id = await open_enrol_form(hass, site)
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"resident": resident, "consent": True, **source}
+    )
+    assert result["errors"] == {"base": reason}
+    assert resident not in site.runtime_data.faces.gallery

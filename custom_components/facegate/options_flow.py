@@ -4,13 +4,19 @@ Home Assistant opens options flows to administrators only. Residents manage them
 the actions (services.py), which check the calling user.
 """
 
+import time
 from typing import Any
 
 import probatio
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_NAME
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
+    FileSelector,
+    FileSelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -21,9 +27,13 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.setup import async_setup_component
 
+from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS
+from .face_photos import async_camera_samples, async_uploaded_photos
+from .face_service import ISSUE_ENGINE
 from .residents import async_check_user, async_set_pin
 from .runtime import FaceGateRuntime
 
@@ -34,6 +44,10 @@ CONF_SHOW_NAME = "show_name"
 CONF_PIN = "pin"
 CONF_DURESS_PIN = "duress_pin"
 CONF_CONFIRM = "confirm"
+CONF_CAMERA = "camera"
+CONF_CONSENT = "consent"
+PHOTO_FIELDS = ("photo", "photo_2", "photo_3")
+CAMERA_SAMPLES = 3
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 
 
@@ -48,7 +62,7 @@ class SiteOptionsFlow(OptionsFlow):
             return self.async_abort(reason="entry_not_loaded")
         options = ["settings", "add_resident"]
         if self._runtime.directory.residents:
-            options += ["edit_resident", "remove_resident"]
+            options += ["edit_resident", "enrol_face", "remove_resident"]
         return self.async_show_menu(step_id="init", menu_options=options)
 
     async def async_step_settings(
@@ -198,6 +212,59 @@ class SiteOptionsFlow(OptionsFlow):
             {probatio.Required(CONF_CONFIRM, default=False): BooleanSelector()}
         )
         return self.async_show_form(step_id="remove_resident", data_schema=schema, errors=errors)
+
+    async def async_step_enrol_face(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Enrol a resident's face from a door camera or uploaded photos."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                samples = await self._async_enrol_face(user_input)
+            except AccessError as err:
+                errors["base"] = err.reason
+            except HomeAssistantError as err:
+                if err.translation_key != ISSUE_ENGINE:
+                    raise
+                errors["base"] = ISSUE_ENGINE
+            else:
+                return self.async_abort(
+                    reason="face_enrolled", description_placeholders={"samples": str(samples)}
+                )
+        await async_setup_component(self.hass, "file_upload", {})  # serves the photo fields
+        photo = FileSelector(FileSelectorConfig(accept="image/jpeg,image/png,image/webp"))
+        schema = self._pick_resident().extend(
+            {
+                probatio.Optional(CONF_CAMERA): EntitySelector(
+                    EntitySelectorConfig(domain="camera")
+                ),
+                **{probatio.Optional(field): photo for field in PHOTO_FIELDS},
+                probatio.Required(CONF_CONSENT, default=False): BooleanSelector(),
+            }
+        )
+        return self.async_show_form(step_id="enrol_face", data_schema=schema, errors=errors)
+
+    async def _async_enrol_face(self, user_input: dict[str, Any]) -> int:
+        """Record consent if given here, then encode the photos; returns the sample count."""
+        resident = self._runtime.directory.resident(user_input[CONF_RESIDENT])
+        uploads = [user_input[field] for field in PHOTO_FIELDS if user_input.get(field)]
+        camera_entity_id: str = user_input.get(CONF_CAMERA, "")
+        if bool(uploads) == bool(camera_entity_id):
+            raise AccessError("one_photo_source")
+        if resident.face_consent is None:
+            await self._async_record_consent(resident, user_input[CONF_CONSENT])
+        if uploads:
+            images = await async_uploaded_photos(self.hass, uploads)
+        else:
+            images = await async_camera_samples(self.hass, camera_entity_id, CAMERA_SAMPLES)
+        return await self._runtime.faces.async_enrol(resident.resident_id, images)
+
+    async def _async_record_consent(self, resident: Resident, given: bool) -> None:
+        """The administrator confirms the resident's consent (flows carry no user id)."""
+        if not given:
+            raise AccessError("no_face_consent")
+        self._runtime.directory.set_face_consent(resident.resident_id, Consent(time.time(), None))
+        await self._runtime.async_save()
 
     @property
     def _runtime(self) -> FaceGateRuntime:

@@ -5,13 +5,11 @@ translated error, and stores nothing when it refuses. Responses never carry a st
 a new visitor code is returned once, to its creator.
 """
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import probatio
-from homeassistant.components import camera
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -21,7 +19,7 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -31,6 +29,7 @@ from .access.credentials import hash_pin, new_visitor_code
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .const import DOMAIN
+from .face_photos import MAX_PHOTOS, async_camera_samples, async_photo_files
 from .permissions import async_check_may_manage, async_is_admin
 from .residents import async_check_user, async_set_pin
 from .runtime import FaceGateRuntime
@@ -50,7 +49,7 @@ ATTR_VALID_FOR = "valid_for_minutes"
 ATTR_USES = "uses"
 ATTR_CAMERA = "camera"
 ATTR_SAMPLES = "samples"
-SAMPLE_INTERVAL = 0.7  # seconds between enrolment snapshots
+ATTR_PHOTOS = "photos"
 
 RESIDENT = {probatio.Required(ATTR_RESIDENT_ID): cv.string}
 SCHEMAS: dict[str, Any] = {
@@ -80,7 +79,10 @@ SCHEMAS: dict[str, Any] = {
     "export_resident_data": RESIDENT,
     "enrol_face": {
         **RESIDENT,
-        probatio.Required(ATTR_CAMERA): cv.entity_domain("camera"),
+        probatio.Exclusive(ATTR_CAMERA, "source"): cv.entity_domain("camera"),
+        probatio.Exclusive(ATTR_PHOTOS, "source"): probatio.All(
+            cv.ensure_list, [cv.string], probatio.Length(min=1, max=MAX_PHOTOS)
+        ),
         probatio.Optional(ATTR_SAMPLES, default=3): probatio.All(
             probatio.Coerce(int), probatio.Range(min=1, max=5)
         ),
@@ -338,10 +340,12 @@ async def _enrol_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
     runtime, resident = await _own_or_admin_resident(hass, call)
     if resident.face_consent is None:
         raise AccessError("no_face_consent")
-    images = []
-    for _ in range(call.data[ATTR_SAMPLES]):
-        images.append(await _async_snapshot(hass, call.data[ATTR_CAMERA]))
-        await asyncio.sleep(SAMPLE_INTERVAL)  # a little movement between the samples
+    if photos := call.data.get(ATTR_PHOTOS):
+        images = await async_photo_files(hass, photos)
+    elif camera_entity_id := call.data.get(ATTR_CAMERA):
+        images = await async_camera_samples(hass, camera_entity_id, call.data[ATTR_SAMPLES])
+    else:
+        raise AccessError("photo_source_missing")
     samples = await runtime.faces.async_enrol(resident.resident_id, images)
     return {"samples": samples}
 
@@ -375,13 +379,6 @@ async def _export_resident_data(hass: HomeAssistant, call: ServiceCall) -> Servi
             for r in records
         ],
     }
-
-
-async def _async_snapshot(hass: HomeAssistant, camera_entity_id: str) -> bytes:
-    try:
-        return (await camera.async_get_image(hass, camera_entity_id, timeout=10)).content
-    except HomeAssistantError as err:
-        raise AccessError("camera_unavailable") from err
 
 
 async def _create_visitor_code(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
