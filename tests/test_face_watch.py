@@ -1,5 +1,6 @@
 """Face sensors and face unlock: a real camera and engine; a photo held up never opens."""
 
+import asyncio
 import dataclasses
 import shutil
 import time
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.lock.const import LockState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
@@ -18,12 +20,14 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.facegate.face_service import Frame
-from custom_components.facegate.face_watch import FaceWatch
+from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE, FaceWatch
 from custom_components.facegate.gate import EVENT_ACCESS
 
 from .conftest import FRONT_DOOR, setup_site, site_entry
+from .photos import FIXTURE_FACES
 from .test_doors import LOCK, PIN, add_resident, call
 from .test_face_enrolment import PORTRAIT, add_camera, pytestmark  # noqa: F401 - same skip
+from .test_voice import say, start_assist
 
 CAMERA = "camera.porch"
 SENSOR = "sensor.front_door_face_at_porch"
@@ -38,7 +42,11 @@ async def site(hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser) -
 
 
 async def face_site(
-    hass: HomeAssistant, tmp_path: Path, admin: MockUser, flat_1: dict | None = None
+    hass: HomeAssistant,
+    tmp_path: Path,
+    admin: MockUser,
+    flat_1: dict | None = None,
+    door: dict | None = None,
 ) -> MockConfigEntry:
     """A site whose front door watches the porch camera, with Alex's face enrolled."""
     shutil.copyfile(PORTRAIT, tmp_path / "porch.jpg")
@@ -51,6 +59,7 @@ async def face_site(
     door = {
         "camera_entity_ids": [CAMERA],
         "face_trigger_entity_ids": ["binary_sensor.porch_motion"],
+        **(door or {}),
     }
     entry = await setup_site(hass, site_entry(door=door, flat_1=flat_1))
     resident = await add_resident(hass, admin, show_name=True)
@@ -145,8 +154,13 @@ async def test_motion_starts_scanning_and_nobody_is_reported(
     await hass.async_block_till_done()
     assert watch._scanning is not None
 
-    watch._scan_until = 0
-    await watch._scanning
+    watch._scan_until = 0  # the scan time is over, but the motion sensor still sees someone
+    await asyncio.sleep(1)
+    assert not watch._scanning.done()
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {ATTR_ENTITY_ID: "input_boolean.motion"}, blocking=True
+    )
+    await asyncio.wait_for(watch._scanning, timeout=10)  # stops once the trigger is off
 
 
 def _blinking(landmarks: np.ndarray, closed: float) -> np.ndarray:
@@ -158,3 +172,64 @@ def _blinking(landmarks: np.ndarray, closed: float) -> np.ndarray:
             points[top] += (middle - points[top]) * closed
             points[bottom] += (middle - points[bottom]) * closed
     return points
+
+
+@pytest.mark.parametrize(("delay", "outcome"), [(0, "granted"), (21, "denied")])
+async def test_a_recognised_resident_backs_a_spoken_unlock(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    hass_admin_user: MockUser,
+    freezer: FrozenDateTimeFactory,
+    delay: float,
+    outcome: str,
+) -> None:
+    """Recognised (not yet proven live) plus a voice request: two factors, within 20 s."""
+    entry = await face_site(hass, tmp_path, hass_admin_user, door={"allow_voice_unlock": True})
+    await start_assist(hass)
+    watch = watch_of(entry)
+    for _ in range(4):  # enough frames for the vote; a still never proves live by itself
+        await watch.async_scan_once()
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    events = async_capture_events(hass, EVENT_ACCESS)
+    freezer.tick(delay)
+
+    await say(hass, "unlock the front door", hass_admin_user)
+
+    assert [(e.data["method"], e.data["reason"]) for e in events] == [
+        ("voice+face", "granted") if delay == 0 else ("voice", "voice_second_factor_needed")
+    ]
+    assert hass.states.get(LOCK).state == (
+        LockState.UNLOCKED if outcome == "granted" else LockState.LOCKED
+    )
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_stranger_is_reported_once_a_burst(
+    hass: HomeAssistant, site: MockConfigEntry, tmp_path: Path
+) -> None:
+    stranger = FIXTURE_FACES / "kit_harington" / "2.jpg"
+    await hass.async_add_executor_job(shutil.copyfile, stranger, tmp_path / "porch.jpg")
+    unknown = async_capture_events(hass, EVENT_UNKNOWN_FACE)
+    watch = watch_of(site)
+
+    for _ in range(5):
+        await watch.async_scan_once()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(SENSOR).state == "unknown"
+    assert [e.data for e in unknown] == [
+        {
+            "entity_id": LOCK,
+            "door_id": FRONT_DOOR,
+            "door": "Front door",
+            "camera_entity_id": CAMERA,
+        }
+    ]
+    event_state = hass.states.get("event.front_door_access")
+    assert event_state.attributes["event_type"] == "unknown_face"
+    assert event_state.attributes["camera"] == CAMERA
+    await watch.async_end_burst()  # a new burst may report again
+    for _ in range(3):
+        await watch.async_scan_once()
+    assert len(unknown) == 2
+    assert hass.states.get(LOCK).state == LockState.LOCKED

@@ -19,6 +19,8 @@ from custom_components.facegate.const import (
     CONF_POLICY,
     CONF_READER_DEVICE_IDS,
     CONF_RELOCK_DELAY,
+    CONF_SCAN_DURATION,
+    CONF_SCAN_INTERVAL,
     CONF_TARGET_ENTITY_ID,
     DOMAIN,
     SUBENTRY_DOOR,
@@ -139,6 +141,8 @@ async def test_add_door_stores_all_fields(hass: HomeAssistant) -> None:
             CONF_HOUSEHOLD_IDS: [SMITHS_ID],
             CONF_RELOCK_DELAY: 12.0,
             CONF_ALLOW_VOICE_UNLOCK: True,
+            CONF_SCAN_INTERVAL: 1.5,
+            CONF_SCAN_DURATION: 60.0,
         },
     )
 
@@ -155,8 +159,11 @@ async def test_add_door_stores_all_fields(hass: HomeAssistant) -> None:
         CONF_HOUSEHOLD_IDS: [SMITHS_ID],
         CONF_RELOCK_DELAY: 12,
         CONF_ALLOW_VOICE_UNLOCK: True,
+        CONF_SCAN_INTERVAL: 1.5,
+        CONF_SCAN_DURATION: 60,
     }
     assert type(door.data[CONF_RELOCK_DELAY]) is int
+    assert type(door.data[CONF_SCAN_DURATION]) is int
 
 
 async def test_add_minimal_door_gets_defaults(hass: HomeAssistant) -> None:
@@ -176,6 +183,8 @@ async def test_add_minimal_door_gets_defaults(hass: HomeAssistant) -> None:
         CONF_HOUSEHOLD_IDS: [],
         CONF_RELOCK_DELAY: 5,
         CONF_ALLOW_VOICE_UNLOCK: False,
+        CONF_SCAN_INTERVAL: 0.5,
+        CONF_SCAN_DURATION: 15,
     }
 
 
@@ -407,6 +416,8 @@ async def test_reconfigure_door(hass: HomeAssistant) -> None:
         CONF_HOUSEHOLD_IDS: [JONES_ID],
         CONF_RELOCK_DELAY: 30,
         CONF_ALLOW_VOICE_UNLOCK: False,
+        CONF_SCAN_INTERVAL: 0.5,
+        CONF_SCAN_DURATION: 15,
     }
     assert entry.subentries[FRONT_ID].title == "Front"
 

@@ -19,10 +19,19 @@ CONF_FACE_TRIGGER_IDS: Final = "face_trigger_entity_ids"  # motion/doorbell: sta
 CONF_HOUSEHOLD_IDS: Final = "household_ids"  # subentry ids of the households served
 CONF_RELOCK_DELAY: Final = "relock_delay"  # seconds, an int
 CONF_ALLOW_VOICE_UNLOCK: Final = "allow_voice_unlock"
+CONF_SCAN_INTERVAL: Final = "scan_interval"  # seconds between frames while scanning
+CONF_SCAN_DURATION: Final = "scan_duration"  # seconds of scanning after a trigger
 
 DEFAULT_RELOCK_DELAY: Final = 5
 MIN_RELOCK_DELAY: Final = 1
 MAX_RELOCK_DELAY: Final = 300
+# An analysis takes about 0.2-0.4 s on a small machine: 2 frames a second keep up with it.
+DEFAULT_SCAN_INTERVAL: Final = 0.5
+MIN_SCAN_INTERVAL: Final = 0.2
+MAX_SCAN_INTERVAL: Final = 10.0
+DEFAULT_SCAN_DURATION: Final = 15
+MIN_SCAN_DURATION: Final = 3
+MAX_SCAN_DURATION: Final = 300
 
 # Household subentry data keys.
 CONF_MODES: Final = "modes"  # the modes chosen at creation; later changes live in the store

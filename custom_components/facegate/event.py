@@ -1,4 +1,8 @@
-"""One event entity per door: granted, denied, duress and lockout, with what a resident may see."""
+"""One event entity per door: granted, denied, duress, lockout and unknown face.
+
+Its attributes hold what a resident may see: the method, the reason code, and a resident's
+name only where they allow it.
+"""
 
 from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
@@ -8,9 +12,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import gate
 from .access.audit import Outcome
 from .access.controller import Decision
+from .face_watch import SIGNAL_UNKNOWN_FACE
 from .lock import door_device
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 
+UNKNOWN_FACE_EVENT = "unknown_face"
 PARALLEL_UPDATES = 0  # nothing is polled; actions run as they come
 
 
@@ -36,18 +42,29 @@ class DoorAccessEvent(EventEntity):
     def __init__(self, runtime: FaceGateRuntime, door: DoorConfig) -> None:
         self._runtime = runtime
         self._door = door
-        self._attr_event_types = [outcome.value for outcome in Outcome]
+        self._attr_event_types = [outcome.value for outcome in Outcome] + [UNKNOWN_FACE_EVENT]
         self._attr_unique_id = f"{door.door_id}_access"
         self._attr_device_info = door_device(door)
 
     async def async_added_to_hass(self) -> None:
         """Listen to the door's decisions."""
-        signal = gate.SIGNAL_DECISION.format(self._door.door_id)
-        self.async_on_remove(async_dispatcher_connect(self.hass, signal, self._on_decision))
+        door_id = self._door.door_id
+        for signal, handler in (
+            (gate.SIGNAL_DECISION, self._on_decision),
+            (SIGNAL_UNKNOWN_FACE, self._on_unknown_face),
+        ):
+            self.async_on_remove(
+                async_dispatcher_connect(self.hass, signal.format(door_id), handler)
+            )
 
     @callback
     def _on_decision(self, decision: Decision) -> None:
         data = gate.event_data(self._runtime, decision)
         attributes = {key: data[key] for key in ("method", "reason", "resident", "household")}
         self._trigger_event(decision.outcome.value, attributes)
+        self.async_write_ha_state()
+
+    @callback
+    def _on_unknown_face(self, camera_entity_id: str) -> None:
+        self._trigger_event(UNKNOWN_FACE_EVENT, {"method": "face", "camera": camera_entity_id})
         self.async_write_ha_state()

@@ -18,6 +18,7 @@ from homeassistant.components import camera
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_state_change_event
 
 from . import gate
@@ -33,10 +34,11 @@ from .runtime import DoorConfig, FaceGateRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
-SCAN_INTERVAL: Final = 0.5  # seconds between frames (an analysis takes about 0.2-0.4 s)
-SCAN_SECONDS: Final = 15.0  # how long one trigger keeps the camera analysed
 NOBODY: Final = "nobody"
 UNKNOWN: Final = "unknown"
+EVENT_UNKNOWN_FACE: Final = "facegate_unknown_face"
+SIGNAL_UNKNOWN_FACE: Final = "facegate_unknown_face_{}"  # format with the door id
+UNKNOWN_FACE_FRAMES: Final = 3  # clear frames of a stranger before it is reported, once a burst
 
 
 class FaceWatch:
@@ -52,10 +54,12 @@ class FaceWatch:
         self.state = NOBODY
         self.faces = 0
         self.last_seen: float | None = None
+        self.recent_match: tuple[str, float] | None = None  # frames agreed on: whom, when
         self._voter = FrameVoter()
         self._liveness = LivenessTracker()
         self._tracked: str | None = None  # whom the liveness tracker is following
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
+        self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
         self._scan_until = 0.0
         self._scanning: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -94,25 +98,36 @@ class FaceWatch:
     @callback
     def async_trigger(self) -> None:
         """Scan for the next few seconds (a running scan is extended, not doubled)."""
-        self._scan_until = time.monotonic() + SCAN_SECONDS
+        self._scan_until = time.monotonic() + self._door.scan_duration
         if self._scanning is None or self._scanning.done():
             self._scanning = self._hass.async_create_background_task(
                 self._async_scan(), f"facegate face scan {self.camera_id}"
             )
 
     async def _async_scan(self) -> None:
-        while time.monotonic() < self._scan_until:
+        while time.monotonic() < self._scan_until or self._trigger_held():
             started = time.monotonic()
             try:
                 await self.async_scan_once()
             except HomeAssistantError, AccessError:
                 _LOGGER.debug("Face scan of %s skipped a frame", self.camera_id)
-            await asyncio.sleep(max(0.0, SCAN_INTERVAL - (time.monotonic() - started)))
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, self._door.scan_interval - elapsed))
         await self.async_end_burst()
+
+    def _trigger_held(self) -> bool:
+        """A motion sensor or helper that stays on keeps the scan going."""
+        return any(
+            (state := self._hass.states.get(entity_id)) is not None
+            and state.domain != "event"
+            and state.state == STATE_ON
+            for entity_id in self._door.face_trigger_entity_ids
+        )
 
     async def async_end_burst(self) -> None:
         """After a burst: refuse, once, a recognised face that never proved live."""
         resident_id, self._unproven = self._unproven, None
+        self._unknown_frames = 0
         self._voter.reset()
         self._liveness.reset()
         self._tracked = None
@@ -141,16 +156,34 @@ class FaceWatch:
             self._set_state(NOBODY)
             return
         self.last_seen = now
-        resident_id = self._identify(face, frame.size)
+        clear = frame_quality(face, frame.size) is None  # else too small, dark, blurry, turned
+        resident_id = (
+            decide(self._runtime.faces.gallery, face.encoding).resident_id if clear else None
+        )
         self._follow(resident_id, face, now)
         self._set_state(gate.resident_label(self._runtime, resident_id) or UNKNOWN)
+        if clear and resident_id is None:
+            self._count_unknown_frame()
         if (voted := self._voter.result(now)) is not None:
+            self.recent_match = (voted, now)  # may back a spoken unlock (voice.py)
             await self._async_try_face_unlock(voted, now)
 
-    def _identify(self, face: FaceObservation, size: tuple[int, int]) -> str | None:
-        if frame_quality(face, size) is not None:
-            return None  # too small, dark, blurry or turned away to be trusted
-        return decide(self._runtime.faces.gallery, face.encoding).resident_id
+    def _count_unknown_frame(self) -> None:
+        """Report a stranger once a burst: on the bus and to the door's event entity."""
+        self._unknown_frames += 1
+        if self._unknown_frames != UNKNOWN_FACE_FRAMES:
+            return
+        door_id = self._door.door_id
+        self._hass.bus.async_fire(
+            EVENT_UNKNOWN_FACE,
+            {
+                "entity_id": self._runtime.lock_entity_ids.get(door_id),
+                "door_id": door_id,
+                "door": self._door.name,
+                "camera_entity_id": self.camera_id,
+            },
+        )
+        async_dispatcher_send(self._hass, SIGNAL_UNKNOWN_FACE.format(door_id), self.camera_id)
 
     def _follow(self, resident_id: str | None, face: FaceObservation, now: float) -> None:
         self._voter.add(now, resident_id)

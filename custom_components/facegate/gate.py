@@ -4,26 +4,32 @@ Slow work (scrypt, HMAC) runs in the executor; decisions, the store and events s
 event loop. Events carry no secret: no PIN, no card UID, no resident name unless allowed.
 """
 
+import asyncio
 import logging
 import time
+import weakref
 from typing import Any
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
-from .access.controller import Decision, find_pin
-from .access.credentials import card_digest
+from .access.controller import AccessController, Decision, find_pin
+from .access.credentials import PIN_PATTERN, card_digest
 from .access.errors import AccessError
 from .access.modes import Mode
 from .const import DOMAIN
-from .runtime import FaceGateRuntime
+from .runtime import DoorConfig, FaceGateRuntime
 
 _LOGGER = logging.getLogger(__name__)
 
 EVENT_ACCESS = "facegate_access"
 SIGNAL_DECISION = "facegate_decision_{}"  # format with the door id
 LOCKED_OUT_SAVE_DELAY = 5.0
+# Per site (its controller) and door: the lock that puts credential checks in a row.
+_DOOR_LOCKS: weakref.WeakKeyDictionary[AccessController, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def async_present_pin(
@@ -31,14 +37,24 @@ async def async_present_pin(
 ) -> Decision:
     """Check a PIN (or a visitor code) at a door, and open it if granted."""
     door = runtime.doors[door_id]
+    async with _door_lock(runtime, door_id):
+        decision = await _async_decide_pin(hass, runtime, door, pin)
+    return await async_publish(hass, runtime, decision)
+
+
+async def _async_decide_pin(
+    hass: HomeAssistant, runtime: FaceGateRuntime, door: DoorConfig, pin: str
+) -> Decision:
     if refused := runtime.controller.refuse_if_locked_out(door.rules, Mode.PIN, time.time()):
-        return await async_publish(hass, runtime, refused)
-    runtime.directory.drop_expired_visitor_codes(time.time())
-    candidates = runtime.directory.pin_candidates(door.household_ids)
-    match = await hass.async_add_executor_job(find_pin, pin, candidates)
-    return await async_publish(
-        hass, runtime, runtime.controller.decide_pin(door.rules, match, time.time())
-    )
+        return refused
+    match = None
+    # Anything but 4 to 12 ASCII digits is no PIN: a failure, without hashing it (a huge string
+    # costs nothing, and no trailing NUL can pass for the PIN in scrypt's HMAC).
+    if PIN_PATTERN.fullmatch(pin):
+        runtime.directory.drop_expired_visitor_codes(time.time())
+        candidates = runtime.directory.pin_candidates(door.household_ids)
+        match = await hass.async_add_executor_job(find_pin, pin, candidates)
+    return runtime.controller.decide_pin(door.rules, match, time.time())
 
 
 async def async_present_card(
@@ -46,12 +62,24 @@ async def async_present_card(
 ) -> Decision:
     """Check a card at a door, and open it if granted."""
     door = runtime.doors[door_id]
-    if refused := runtime.controller.refuse_if_locked_out(door.rules, Mode.CARD, time.time()):
-        return await async_publish(hass, runtime, refused)
-    digest = await async_card_digest(hass, runtime, uid)
-    return await async_publish(
-        hass, runtime, runtime.controller.decide_card(door.rules, digest, time.time())
-    )
+    async with _door_lock(runtime, door_id):
+        if refused := runtime.controller.refuse_if_locked_out(door.rules, Mode.CARD, time.time()):
+            decision = refused
+        else:
+            digest = await async_card_digest(hass, runtime, uid)
+            decision = runtime.controller.decide_card(door.rules, digest, time.time())
+    return await async_publish(hass, runtime, decision)
+
+
+def _door_lock(runtime: FaceGateRuntime, door_id: str) -> asyncio.Lock:
+    """One credential check at a time per door, as at a keypad.
+
+    Checks that ran side by side would all pass the lockout check before any of them failed:
+    a burst of a thousand PINs would all be hashed and decided, the right one granted although
+    the door locked out after the fifth. In turn, each sees the lockout the ones before started.
+    """
+    locks = _DOOR_LOCKS.setdefault(runtime.controller, {})
+    return locks.setdefault(door_id, asyncio.Lock())
 
 
 async def async_card_digest(hass: HomeAssistant, runtime: FaceGateRuntime, uid: str) -> str:

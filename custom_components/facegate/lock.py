@@ -26,7 +26,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 
-from . import gate
+from . import gate, voice
 from .access.audit import Outcome
 from .access.controller import METHOD_VISITOR, Decision
 from .access.credentials import PIN_PATTERN
@@ -136,6 +136,8 @@ class DoorLock(LockEntity):
                 Decision(door_id, "pin", Outcome.DENIED, "default_code"), time.time()
             )
             await gate.async_publish(self.hass, runtime, decision)
+        elif voice.in_conversation():  # Assist's unlock intent, or an LLM agent's action
+            decision = await voice.async_voice_unlock(self.hass, runtime, door_id, code)
         elif code:
             decision = await gate.async_present_pin(self.hass, runtime, door_id, code)
         else:

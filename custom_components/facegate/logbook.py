@@ -11,6 +11,7 @@ from homeassistant.components.logbook.const import (
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN
+from .face_watch import EVENT_UNKNOWN_FACE
 from .gate import EVENT_ACCESS
 from .tags import EVENT_CARD_ENROLMENT
 
@@ -21,6 +22,7 @@ METHODS = {
     "visitor": "visitor code",
     "manual": "Home Assistant",
     "automation": "automation",
+    "voice": "voice",
 }
 REASONS = {
     "unknown_credential": "this code or card is not valid here",
@@ -33,6 +35,9 @@ REASONS = {
     "no_face_consent": "face recognition needs the resident's consent",
     "unknown_face": "face not recognised",
     "not_live": "the face did not look live (a photo or a screen?)",
+    "voice_disabled": "unlocking by voice is off for this door",
+    "voice_second_factor_needed": "a voice alone does not open this door: say the PIN, or be"
+    " recognised by the door's camera first",
 }
 
 ENROLMENT_RESULTS = {
@@ -68,8 +73,17 @@ def async_describe_events(
             ).format(who=who),
         }
 
+    @callback
+    def describe_unknown_face(event: Event) -> dict[str, Any]:
+        return {
+            LOGBOOK_ENTRY_NAME: event.data.get("door") or "FaceGate",
+            LOGBOOK_ENTRY_MESSAGE: "a face the cameras do not recognise",
+            LOGBOOK_ENTRY_ENTITY_ID: event.data.get("entity_id"),
+        }
+
     async_describe_event(DOMAIN, EVENT_ACCESS, describe)
     async_describe_event(DOMAIN, EVENT_CARD_ENROLMENT, describe_enrolment)
+    async_describe_event(DOMAIN, EVENT_UNKNOWN_FACE, describe_unknown_face)
 
 
 def describe_decision(data: Mapping[str, Any]) -> str:

@@ -22,8 +22,12 @@ from .const import (
     CONF_POLICY,
     CONF_READER_DEVICE_IDS,
     CONF_RELOCK_DELAY,
+    CONF_SCAN_DURATION,
+    CONF_SCAN_INTERVAL,
     CONF_TARGET_ENTITY_ID,
     DEFAULT_RELOCK_DELAY,
+    DEFAULT_SCAN_DURATION,
+    DEFAULT_SCAN_INTERVAL,
     POLICY_ANY,
     SUBENTRY_DOOR,
     SUBENTRY_HOUSEHOLD,
@@ -50,6 +54,8 @@ class DoorConfig:
     household_ids: frozenset[str]
     relock_delay: int
     allow_voice_unlock: bool
+    scan_interval: float = DEFAULT_SCAN_INTERVAL
+    scan_duration: int = DEFAULT_SCAN_DURATION
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> DoorConfig:
@@ -65,12 +71,14 @@ class DoorConfig:
             household_ids=frozenset(data.get(CONF_HOUSEHOLD_IDS, ())),
             relock_delay=int(data.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
             allow_voice_unlock=bool(data.get(CONF_ALLOW_VOICE_UNLOCK, False)),
+            scan_interval=float(data.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
+            scan_duration=int(data.get(CONF_SCAN_DURATION, DEFAULT_SCAN_DURATION)),
         )
 
     @property
     def rules(self) -> Door:
         """What the access controller needs of this door."""
-        return Door(self.door_id, self.household_ids)
+        return Door(self.door_id, self.household_ids, self.allow_voice_unlock)
 
 
 @dataclass(slots=True)

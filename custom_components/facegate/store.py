@@ -31,6 +31,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, UnsupportedStorageVersionError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
 
 from .const import DOMAIN
 
@@ -186,6 +187,30 @@ async def _async_raise_if_lost(
     raise StoreCorruptError(store.key, kept_aside)
 
 
+# One Home Assistant Store per site file, shared by the SiteStores of every setup of the site.
+_SITE_STORES: HassKey[dict[str, _SiteJsonStore]] = HassKey(f"{DOMAIN}_site_stores")
+
+
+def _site_json_store(hass: HomeAssistant, entry_id: str) -> _SiteJsonStore:
+    """The Store of a site's file: the same object across reloads of the site.
+
+    A delayed save (refusals at a locked-out door) may still be pending when the site reloads.
+    With its own Store, the reloaded site would load the file without it, and the old Store
+    would later write the old site's data over everything the new one saved since. Sharing
+    the Store, the reload loads the pending data, and any later save replaces it.
+    """
+    stores = hass.data.setdefault(_SITE_STORES, {})
+    if (store := stores.get(entry_id)) is None:
+        store = stores[entry_id] = _SiteJsonStore(
+            hass,
+            STORAGE_VERSION,
+            f"{DOMAIN}.{entry_id}",
+            minor_version=STORAGE_MINOR_VERSION,
+            atomic_writes=True,
+        )
+    return store
+
+
 class SiteStore:
     """The data of one site, in .storage/facegate.<entry_id>.
 
@@ -196,14 +221,9 @@ class SiteStore:
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         """Initialize the store; nothing is read yet."""
         self._hass = hass
+        self._entry_id = entry_id
         self._issue_id = f"store_corrupt_{entry_id}"
-        self._store = _SiteJsonStore(
-            hass,
-            STORAGE_VERSION,
-            f"{DOMAIN}.{entry_id}",
-            minor_version=STORAGE_MINOR_VERSION,
-            atomic_writes=True,
-        )
+        self._store = _site_json_store(hass, entry_id)
         self._loaded = False
 
     @property
@@ -250,9 +270,13 @@ class SiteStore:
         return data
 
     async def async_remove(self) -> None:
-        """Delete the site's file (kept-aside corrupt copies stay) and its repair issue."""
+        """Delete the site's file (kept-aside corrupt copies stay) and its repair issue.
+
+        A save still pending is dropped with it: it would write the file again.
+        """
         self._loaded = False
         await self._store.async_remove()
+        self._hass.data.get(_SITE_STORES, {}).pop(self._entry_id, None)
         ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
 
     def _raise_unless_loaded(self) -> None:

@@ -37,11 +37,19 @@ from .const import (
     CONF_POLICY,
     CONF_READER_DEVICE_IDS,
     CONF_RELOCK_DELAY,
+    CONF_SCAN_DURATION,
+    CONF_SCAN_INTERVAL,
     CONF_TARGET_ENTITY_ID,
     DEFAULT_RELOCK_DELAY,
+    DEFAULT_SCAN_DURATION,
+    DEFAULT_SCAN_INTERVAL,
     INITIAL_MODES,
     MAX_RELOCK_DELAY,
+    MAX_SCAN_DURATION,
+    MAX_SCAN_INTERVAL,
     MIN_RELOCK_DELAY,
+    MIN_SCAN_DURATION,
+    MIN_SCAN_INTERVAL,
     POLICIES,
     POLICY_ANY,
     POLICY_TWO_MODES,
@@ -156,6 +164,8 @@ class DoorSubentryFlow(_NamedSubentryFlow):
             CONF_HOUSEHOLD_IDS: _unique(user_input.get(CONF_HOUSEHOLD_IDS, [])),
             CONF_RELOCK_DELAY: int(user_input.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
             CONF_ALLOW_VOICE_UNLOCK: bool(user_input.get(CONF_ALLOW_VOICE_UNLOCK, False)),
+            CONF_SCAN_INTERVAL: float(user_input.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
+            CONF_SCAN_DURATION: int(user_input.get(CONF_SCAN_DURATION, DEFAULT_SCAN_DURATION)),
         }
         errors: dict[str, str] = {}
         if not is_valid_name(data[CONF_NAME]):
@@ -199,23 +209,31 @@ def _door_schema(households: Mapping[str, str]) -> probatio.Schema:
                     domain=["binary_sensor", "event", "input_boolean"], multiple=True
                 )
             ),
+            probatio.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): _seconds(
+                MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, step=0.1
+            ),
+            probatio.Required(CONF_SCAN_DURATION, default=DEFAULT_SCAN_DURATION): _seconds(
+                MIN_SCAN_DURATION, MAX_SCAN_DURATION
+            ),
             probatio.Optional(CONF_READER_DEVICE_IDS): DeviceSelector(
                 DeviceSelectorConfig(multiple=True)
             ),
             probatio.Optional(CONF_HOUSEHOLD_IDS): SelectSelector(
                 SelectSelectorConfig(options=options, multiple=True, sort=True)
             ),
-            probatio.Required(CONF_RELOCK_DELAY, default=DEFAULT_RELOCK_DELAY): NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_RELOCK_DELAY,
-                    max=MAX_RELOCK_DELAY,
-                    step=1,
-                    unit_of_measurement="s",
-                    mode=NumberSelectorMode.BOX,
-                )
+            probatio.Required(CONF_RELOCK_DELAY, default=DEFAULT_RELOCK_DELAY): _seconds(
+                MIN_RELOCK_DELAY, MAX_RELOCK_DELAY
             ),
             probatio.Optional(CONF_ALLOW_VOICE_UNLOCK, default=False): BooleanSelector(),
         }
+    )
+
+
+def _seconds(low: float, high: float, step: float = 1) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=low, max=high, step=step, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+        )
     )
 
 

@@ -370,6 +370,52 @@ def test_two_modes_disabled_mode_is_not_a_first_factor(site):
     assert site.pin(FRONT, BEN_PIN, T0 + 1).reason == "second_factor_needed"
 
 
+# Voice ------------------------------------------------------------------------------------
+
+VOICE_FRONT = dataclasses.replace(FRONT, voice_unlock=True)
+VOICE_SIDE = dataclasses.replace(SIDE, voice_unlock=True)
+
+
+@pytest.mark.parametrize("recognised", [None, "alice"])
+def test_voice_refused_where_the_door_does_not_take_it(site, recognised):
+    resident = getattr(site, recognised) if recognised else None
+    decision = site.ctl.decide_voice(FRONT, resident, T0)
+    assert_decision(decision, Outcome.DENIED, "voice_disabled", "voice", None, None)
+    assert site.ctl.refuse_voice(FRONT, T0) is not None
+    assert site.ctl.refuse_voice(VOICE_FRONT, T0) is None
+
+
+def test_voice_alone_is_not_enough(site):
+    decision = site.ctl.decide_voice(VOICE_FRONT, None, T0)
+    assert_decision(decision, Outcome.DENIED, "voice_second_factor_needed", "voice", None, None)
+    assert site.lockout.as_dict() == {}  # not a guess of a credential
+
+
+def test_voice_backed_by_a_recognised_resident(site):
+    decision = site.ctl.decide_voice(VOICE_FRONT, site.alice, T0)
+    assert_decision(decision, Outcome.GRANTED, "granted", "voice+face", site.alice, "h1")
+
+
+def test_voice_backed_by_face_follows_the_face_rules(site):
+    site.directory.set_face_consent(site.alice, None)
+    decision = site.ctl.decide_voice(VOICE_FRONT, site.alice, T0)
+    assert_decision(decision, Outcome.DENIED, "no_face_consent", "voice+face", site.alice, "h1")
+    site.directory.set_face_consent(site.alice, Consent(T0, None))
+    site.directory.set_mode("h1", Mode.FACE, False)
+    decision = site.ctl.decide_voice(VOICE_FRONT, site.alice, T0)
+    assert_decision(decision, Outcome.DENIED, "mode_disabled", "voice+face", site.alice, "h1")
+    decision = site.ctl.decide_voice(VOICE_FRONT, site.carol, T0)  # h3 is not served here
+    assert_decision(decision, Outcome.DENIED, "unknown_face", "voice+face", None, None)
+
+
+def test_voice_and_face_in_a_two_mode_household(site):
+    site.directory.set_mode("h2", Mode.FACE, True)
+    decision = site.ctl.decide_voice(VOICE_SIDE, site.ben, T0)  # face is one mode only
+    assert_decision(decision, Outcome.DENIED, "second_factor_needed", "voice+face", site.ben, "h2")
+    site.pin(VOICE_SIDE, BEN_PIN, T0 + 5)
+    assert site.decisions[-1].method == "face+pin"
+
+
 # Visitor codes ----------------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ class Outcome(StrEnum):
 
 
 FOLDED = (Outcome.DENIED, Outcome.LOCKOUT)  # grants and duress alarms stay one record each
+REFUSED_UNHEARD = "locked_out"  # the reason of an attempt refused before any check
+UNHEARD_LOOKBACK = 32  # records searched for a refusal to fold into (doors x methods)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +56,36 @@ class AuditLog:
         self.records: list[AuditRecord] = []
 
     def add(self, record: AuditRecord) -> AuditRecord:
-        """Append a decision (folding a repeat of the last failure); return what is stored."""
-        last = self.records[-1] if self.records else None
-        if last and record.outcome in FOLDED and _same_failure(last, record):
-            record = replace(last, time=record.time, count=last.count + 1)
-            self.records[-1] = record
-        else:
-            self.records.append(record)
+        """Append a decision (folding a repeat of a failure); return what is stored."""
+        index = self._fold_index(record)
+        if index is not None:
+            folded = self.records.pop(index)  # moves to the end: records stay in time order
+            record = replace(folded, time=record.time, count=folded.count + 1)
+        self.records.append(record)
         self.prune(record.time)
         return record
+
+    def _fold_index(self, record: AuditRecord) -> int | None:
+        """The record a failure folds into: the last one, if it is the same failure.
+
+        Attempts refused unheard at a locked-out door fold across one another too, whatever
+        their order: a flood alternating cards and PINs (or doors) would otherwise add a record
+        each, and push the whole history out of the bounded log.
+        """
+        if record.outcome not in FOLDED or not self.records:
+            return None
+        if _same_failure(self.records[-1], record):
+            return len(self.records) - 1
+        if record.reason != REFUSED_UNHEARD:
+            return None
+        stop = max(-1, len(self.records) - 1 - UNHEARD_LOOKBACK)
+        for index in range(len(self.records) - 1, stop, -1):
+            earlier = self.records[index]
+            if earlier.reason != REFUSED_UNHEARD:
+                return None  # a decision that was heard ends the run
+            if _same_failure(earlier, record):
+                return index
+        return None
 
     def prune(self, now: float) -> None:
         """Drop records older than the retention and the oldest beyond the size limit."""

@@ -15,6 +15,7 @@ from .modes import Mode, Policy
 
 SECOND_FACTOR_WINDOW = 30.0  # seconds between the two modes of a two-mode household
 METHOD_VISITOR = "visitor"
+METHOD_VOICE = "voice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Door:
 
     door_id: str
     household_ids: frozenset[str]
+    voice_unlock: bool = False  # off by default: whoever talks to the assistant is not known
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,14 +94,38 @@ class AccessController:
             return self._failure(door, Mode.CARD, now)
         return self._resident_factor(door, resident, Mode.CARD, now)
 
-    def decide_face(self, door: Door, resident_id: str, now: float) -> Decision:
-        """Decide on a recognised resident: needs their consent and the household's face mode."""
+    def decide_face(
+        self, door: Door, resident_id: str, now: float, *, via: str | None = None
+    ) -> Decision:
+        """Decide on a recognised resident: needs their consent and the household's face mode.
+
+        `via` names what the face backs up (a voice request), for the audit's method.
+        """
+        method = f"{via}+{Mode.FACE}" if via else Mode.FACE
         resident = self.directory.residents.get(resident_id)
         if resident is None or resident.household_id not in door.household_ids:
-            return self._denied(door, Mode.FACE, "unknown_face", None, now)
+            return self._denied(door, method, "unknown_face", None, now)
         if resident.face_consent is None:
-            return self._denied(door, Mode.FACE, "no_face_consent", resident, now)
-        return self._resident_factor(door, resident, Mode.FACE, now)
+            return self._denied(door, method, "no_face_consent", resident, now)
+        return self._resident_factor(door, resident, Mode.FACE, now, via=via)
+
+    def refuse_voice(self, door: Door, now: float) -> Decision | None:
+        """Refuse a spoken unlock at a door that does not take them (the default)."""
+        if door.voice_unlock:
+            return None
+        return self._denied(door, METHOD_VOICE, "voice_disabled", None, now)
+
+    def decide_voice(self, door: Door, recognised: str | None, now: float) -> Decision:
+        """Decide on a spoken unlock without a code.
+
+        A voice is not an identity: a consenting resident recognised at this door just now
+        (`recognised`) must back it, through the same rules as face unlock.
+        """
+        if refused := self.refuse_voice(door, now):
+            return refused
+        if recognised is None:
+            return self._denied(door, METHOD_VOICE, "voice_second_factor_needed", None, now)
+        return self.decide_face(door, recognised, now, via=METHOD_VOICE)
 
     def _visitor(self, door: Door, code_id: str, now: float) -> Decision:
         code = self.directory.visitor_codes.get(code_id)
@@ -129,22 +155,29 @@ class AccessController:
         return self.record(decision, now)
 
     def _resident_factor(
-        self, door: Door, resident: Resident, mode: Mode, now: float, *, duress: bool = False
+        self,
+        door: Door,
+        resident: Resident,
+        mode: Mode,
+        now: float,
+        *,
+        duress: bool = False,
+        via: str | None = None,
     ) -> Decision:
+        label = f"{via}+{mode}" if via else mode
         household = self.directory.households.get(resident.household_id)
         if household is None or resident.household_id not in door.household_ids:
-            return self._failure(door, mode, now)
+            return self._failure(door, label, now)
         if mode not in household.modes:
-            return self._denied(door, mode, "mode_disabled", resident, now)
-        method: str = mode
+            return self._denied(door, label, "mode_disabled", resident, now)
         if duress:
-            return self._grant(door, resident, method, now, duress=True)
+            return self._grant(door, resident, label, now, duress=True)
         if household.policy is Policy.TWO_MODES:
             first = self._second_factor(door, resident, mode, now)
             if first is None:
-                return self._denied(door, mode, "second_factor_needed", resident, now)
-            method = f"{first}+{mode}"
-        return self._grant(door, resident, method, now)
+                return self._denied(door, label, "second_factor_needed", resident, now)
+            label = f"{via}+{first}+{mode}" if via else f"{first}+{mode}"
+        return self._grant(door, resident, label, now)
 
     def _second_factor(self, door: Door, resident: Resident, mode: Mode, now: float) -> Mode | None:
         """The earlier, different mode this resident presented here in time, if any."""

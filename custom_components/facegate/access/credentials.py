@@ -85,7 +85,14 @@ def hash_pin(pin: str) -> PinHash:
 
 
 def verify_pin(pin: str, stored: PinHash) -> bool:
-    """Whether the PIN matches the hash, compared in constant time (slow: executor)."""
+    """Whether the PIN matches the hash, compared in constant time (slow: executor).
+
+    Only a PIN (ASCII digits, as every stored hash was made from) can match: scrypt's HMAC
+    would take "1234" followed by a NUL character for "1234", and a lone surrogate cannot even
+    be encoded.
+    """
+    if not PIN_PATTERN.fullmatch(pin):
+        return False
     salt = _unb64(stored.salt)
     return hmac.compare_digest(
         _scrypt(pin, salt, stored.n, stored.r, stored.p), _unb64(stored.digest)

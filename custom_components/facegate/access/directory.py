@@ -5,6 +5,7 @@ that the slow hashing runs in an executor while this object is only touched from
 """
 
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from .errors import AccessError
 from .modes import Mode, Policy, validate_modes
 
 MAX_NAME_LENGTH = 64
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})  # control characters, lone surrogates
 
 
 @dataclass(slots=True)
@@ -267,8 +269,17 @@ class Directory:
 
 
 def _valid_name(name: str) -> str:
+    """The name without surrounding spaces, or AccessError("invalid_name").
+
+    Refused: no letter or digit, too long, a control character (a line break or an escape in
+    logs and the UI) or a lone surrogate (the store could never be written again: strict UTF-8).
+    """
     name = name.strip()
-    if not any(char.isalnum() for char in name) or len(name) > MAX_NAME_LENGTH:
+    if (
+        not any(char.isalnum() for char in name)
+        or len(name) > MAX_NAME_LENGTH
+        or any(unicodedata.category(char) in _REFUSED_CATEGORIES for char in name)
+    ):
         raise AccessError("invalid_name")
     return name
 

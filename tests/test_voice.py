@@ -1,0 +1,182 @@
+"""Assist: FaceGate's intents in English and Simplified Chinese, and unlocking by voice.
+
+The sentences are the files users copy into <config>/custom_sentences (the README says how);
+the requests go through Home Assistant's own conversation agent, as a voice assistant's would.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from homeassistant.components import conversation
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.components.lock.const import LockState
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+
+from custom_components.facegate.const import CONF_ALLOW_VOICE_UNLOCK
+from custom_components.facegate.gate import EVENT_ACCESS
+from custom_components.facegate.speech import SPEECH
+
+from .conftest import setup_site, site_entry
+from .test_doors import LOCK, PIN, add_resident, call
+
+SENTENCES = Path(__file__).parents[1] / "custom_components" / "facegate" / "sentences"
+VOICE_ON = {CONF_ALLOW_VOICE_UNLOCK: True}
+
+
+async def start_assist(hass: HomeAssistant) -> None:
+    """The conversation agent with FaceGate's sentences installed as the README says."""
+    for language in ("en", "zh-CN"):
+        target = Path(hass.config.path("custom_sentences", language))
+        await hass.async_add_executor_job(
+            lambda src=SENTENCES / language, dst=target: shutil.copytree(src, dst)
+        )
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    async_expose_entity(hass, conversation.DOMAIN, LOCK, True)  # so the built-in intent finds it
+
+
+async def say(
+    hass: HomeAssistant, text: str, user: MockUser, language: str = "en"
+) -> conversation.ConversationResult:
+    return await conversation.async_converse(
+        hass, text, None, Context(user_id=user.id), language=language
+    )
+
+
+def speech(result: conversation.ConversationResult) -> str:
+    return result.response.speech["plain"]["speech"]
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant, hass_admin_user: MockUser) -> MockConfigEntry:
+    entry = await setup_site(hass, site_entry())
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    await start_assist(hass)
+    return entry
+
+
+async def voice_site(hass: HomeAssistant, admin: MockUser) -> MockConfigEntry:
+    entry = await setup_site(hass, site_entry(door=VOICE_ON))
+    resident = await add_resident(hass, admin)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, admin)
+    await start_assist(hass)
+    return entry
+
+
+def test_every_answer_exists_in_both_languages() -> None:
+    assert SPEECH["en"].keys() == SPEECH["zh-Hans"].keys()
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("unlock the front door", "en"), ("解锁Front door", "zh-CN")],
+)
+async def test_assist_unlock_is_refused_by_default(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser, text: str, language: str
+) -> None:
+    """Even an administrator, who may unlock without a code in the UI, is refused by voice."""
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    result = await say(hass, text, hass_admin_user, language)
+
+    assert result.response.response_type is conversation.intent.IntentResponseType.ERROR
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [(e.data["method"], e.data["reason"]) for e in events] == [("voice", "voice_disabled")]
+
+
+async def test_assist_unlock_needs_a_second_factor(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    await voice_site(hass, hass_admin_user)
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    result = await say(hass, "unlock the front door", hass_admin_user)
+
+    assert result.response.response_type is conversation.intent.IntentResponseType.ERROR
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [(e.data["method"], e.data["reason"]) for e in events] == [
+        ("voice", "voice_second_factor_needed")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "answer"),
+    [
+        ("unlock the front door with code 4 8 0 3 1 5", "en", "The Front door is unlocked."),
+        ("用密码480315打开Front door", "zh-CN", "Front door已开锁。"),
+    ],
+)
+async def test_spoken_pin_unlocks_where_voice_is_on(
+    hass: HomeAssistant, hass_admin_user: MockUser, text: str, language: str, answer: str
+) -> None:
+    await voice_site(hass, hass_admin_user)
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    result = await say(hass, text, hass_admin_user, language)
+
+    assert speech(result) == answer
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+    assert [(e.data["method"], e.data["outcome"]) for e in events] == [("pin", "granted")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "answer"),
+    [
+        (
+            "unlock the front door with code 480315",
+            "en",
+            "The Front door stays locked: unlocking by voice is off for this door.",
+        ),
+        ("用密码480315打开Front door", "zh-CN", "Front door保持锁定：这扇门没有开启语音开锁。"),
+    ],
+)
+async def test_spoken_pin_is_refused_where_voice_is_off(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    text: str,
+    language: str,
+    answer: str,
+) -> None:
+    result = await say(hass, text, hass_admin_user, language)
+
+    assert speech(result) == answer
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert PIN not in speech(result)
+
+
+async def test_wrong_spoken_pin(hass: HomeAssistant, hass_admin_user: MockUser) -> None:
+    await voice_site(hass, hass_admin_user)
+    result = await say(hass, "open the front door with pin 1 2 3 4 5 9", hass_admin_user)
+    assert speech(result) == "The Front door stays locked: that code is not valid here."
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "answer"),
+    [
+        ("who is at the front door", "en", "Nobody is at the Front door."),
+        ("who's at the door", "en", "Nobody is at the Front door."),
+        ("谁在Front door", "zh-CN", "Front door没有人。"),
+        ("门口是谁", "zh-CN", "Front door没有人。"),
+        ("who is at the garage", "en", "I don't know a door called garage."),
+    ],
+)
+async def test_who_is_at_the_door(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    text: str,
+    language: str,
+    answer: str,
+) -> None:
+    result = await say(hass, text, hass_admin_user, language)
+    assert speech(result) == answer
