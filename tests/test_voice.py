@@ -12,6 +12,7 @@ from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.components.lock.const import LockState
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -180,3 +181,32 @@ async def test_who_is_at_the_door(
 ) -> None:
     result = await say(hass, text, hass_admin_user, language)
     assert speech(result) == answer
+
+
+async def llm_api(hass: HomeAssistant, user: MockUser) -> llm.APIInstance:
+    context = llm.LLMContext(
+        platform="test", context=Context(user_id=user.id), language="en",
+        assistant=conversation.DOMAIN, device_id=None,
+    )  # fmt: skip
+    return await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+
+
+async def test_llm_agents_get_both_tools_under_the_same_rules(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    api = await llm_api(hass, hass_admin_user)
+    names = {tool.name for tool in api.tools}
+    assert {"facegate__who_is_at_door", "facegate__unlock_door_with_code"} <= names
+
+    who = await api.async_call_tool(
+        llm.ToolInput("facegate__who_is_at_door", {"door": "front door"})
+    )
+    unlock = await api.async_call_tool(
+        llm.ToolInput("facegate__unlock_door_with_code", {"door": "front door", "code": PIN})
+    )
+
+    assert who.data["speech"]["plain"]["speech"] == "Nobody is at the Front door."
+    assert unlock.data["speech"]["plain"]["speech"] == (
+        "The Front door stays locked: unlocking by voice is off for this door."
+    )
+    assert hass.states.get(LOCK).state == LockState.LOCKED

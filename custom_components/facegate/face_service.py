@@ -141,7 +141,11 @@ class FaceService:
             array = await self._hass.async_add_executor_job(decode_image, image)
         except ImageError as err:
             raise AccessError("image_unreadable") from err
-        faces = await self._hass.async_add_executor_job(worker.analyze, array, ANALYZE_TIMEOUT)
+        try:
+            faces = await self._hass.async_add_executor_job(worker.analyze, array, ANALYZE_TIMEOUT)
+        except EngineError as err:  # crashed or hung: the worker restarts with the next frame
+            _LOGGER.warning("The face engine failed (%s); it restarts with the next frame", err)
+            raise AccessError("engine_failed") from err
         height, width = array.shape[:2]
         return None if faces is None else Frame(faces, (width, height))
 

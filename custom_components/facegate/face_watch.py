@@ -18,6 +18,7 @@ from homeassistant.components import camera
 from homeassistant.const import STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_state_change_event
 
@@ -25,6 +26,7 @@ from . import gate
 from .access.audit import Outcome
 from .access.controller import Decision
 from .access.errors import AccessError
+from .const import DOMAIN
 from .face.decision import decide
 from .face.liveness import LivenessTracker, frame_quality
 from .face.observation import FaceObservation
@@ -39,6 +41,10 @@ UNKNOWN: Final = "unknown"
 EVENT_UNKNOWN_FACE: Final = "facegate_unknown_face"
 SIGNAL_UNKNOWN_FACE: Final = "facegate_unknown_face_{}"  # format with the door id
 UNKNOWN_FACE_FRAMES: Final = 3  # clear frames of a stranger before it is reported, once a burst
+# Failed snapshots in a row (timeouts, HTTP errors, unreadable pictures) before a repair issue
+# says so; at 2 frames a second that is about 10 s of a triggered camera failing.
+CAMERA_FAILURES_FOR_ISSUE: Final = 20
+ISSUE_CAMERA: Final = "camera_unavailable"
 
 
 class FaceWatch:
@@ -60,6 +66,7 @@ class FaceWatch:
         self._tracked: str | None = None  # whom the liveness tracker is following
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
+        self._camera_failures = 0  # snapshots in a row that gave no usable picture
         self._scan_until = 0.0
         self._scanning: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -143,10 +150,47 @@ class FaceWatch:
         await gate.async_publish(self._hass, self._runtime, decision)
 
     async def async_scan_once(self) -> None:
-        """Take one snapshot and process it (a busy engine drops it)."""
-        image = await camera.async_get_image(self._hass, self.camera_id, timeout=5)
-        if (frame := await self._runtime.faces.async_analyze(image.content)) is not None:
+        """Take one snapshot and process it (a busy engine drops it).
+
+        A camera that fails (no picture, an unreadable one) raises; after many failures in a
+        row a repair issue says so, until the camera sends a usable picture again.
+        """
+        try:
+            image = await camera.async_get_image(self._hass, self.camera_id, timeout=5)
+        except HomeAssistantError:
+            self._camera_failed()
+            raise
+        try:
+            frame = await self._runtime.faces.async_analyze(image.content)
+        except AccessError as err:
+            if err.reason == "image_unreadable":
+                self._camera_failed()
+            raise
+        self._camera_recovered()
+        if frame is not None:
             await self.async_process(frame, time.time())
+
+    @property
+    def _issue_id(self) -> str:
+        return f"{ISSUE_CAMERA}_{self._door.door_id}_{self.camera_id}"
+
+    def _camera_failed(self) -> None:
+        self._camera_failures += 1
+        if self._camera_failures == CAMERA_FAILURES_FOR_ISSUE:
+            ir.async_create_issue(
+                self._hass,
+                DOMAIN,
+                self._issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key=ISSUE_CAMERA,
+                translation_placeholders={"camera": self.camera_id, "door": self._door.name},
+            )
+
+    def _camera_recovered(self) -> None:
+        if self._camera_failures >= CAMERA_FAILURES_FOR_ISSUE:
+            ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
+        self._camera_failures = 0
 
     async def async_process(self, frame: Frame, now: float) -> None:
         """Update the sensor from a frame, and open the door when it is safe."""

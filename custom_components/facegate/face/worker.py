@@ -315,10 +315,10 @@ class EngineWorker:
             raise EngineError(REASON_CRASHED, "no child")
         self._seq += 1
         seq = self._seq
+        deadline = time.monotonic() + timeout
         try:
-            requests.send((seq, *shape))
-            requests.send_bytes(payload)
-            if not replies.poll(timeout):
+            sent = _send_within(requests, (seq, *shape), payload, timeout)
+            if not sent or not replies.poll(max(0.0, deadline - time.monotonic())):
                 _LOGGER.warning("Face engine worker took longer than %s s: restarting it", timeout)
                 self._discard(kill=True)
                 raise EngineError(REASON_TIMEOUT)
@@ -374,3 +374,29 @@ class EngineWorker:
             exitcode = proc.exitcode
             proc.close()
             return exitcode
+
+
+def _send_within(
+    requests: Connection, header: tuple[int, ...], payload: memoryview, timeout: float
+) -> bool:
+    """Send a request, or give up after ``timeout``: False then.
+
+    A frame is larger than the pipe's buffer, so a frozen child that stops reading would block
+    the sender for ever; the send runs in a helper thread that the caller ends by killing the
+    child (the pipe breaks). Errors of the send are raised here.
+    """
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            requests.send(header)
+            requests.send_bytes(payload)
+        except BaseException as err:  # noqa: BLE001 - handed to the caller
+            errors.append(err)
+
+    sender = threading.Thread(target=send, name="facegate-engine-send", daemon=True)
+    sender.start()
+    sender.join(timeout)
+    if errors:
+        raise errors[0]
+    return not sender.is_alive()
