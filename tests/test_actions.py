@@ -195,6 +195,7 @@ OK = "ok"
 NO = "not_allowed"  # FaceGate's translated refusal
 HA_NO = "unauthorized"  # Home Assistant's own refusal (read-only users, entity actions)
 NO_CAM = "camera_unavailable"  # allowed, then refused for the missing camera (no engine needed)
+NO_UNLOCK = "denied_not_allowed"  # a refused unlock: audited, like one from the lock
 CALLERS = ("admin", "flat_1", "flat_2", "read_only", "automation")
 
 # Every action targets Flat 1 (its device, or its resident Blake). "flat_1" is a user linked to
@@ -216,6 +217,8 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "export_resident_data":      (OK,    NO,     NO,     NO,        NO),  # Blake's: personal
     "create_visitor_code":       (OK,    OK,     NO,     NO,        NO),
     "present_credential":        (OK,    OK,     OK,     OK,        OK),
+    "remove_face":               (OK,    OK,     NO,     NO,        NO),
+    "unlock":                    (OK,    OK,     NO_UNLOCK, NO_UNLOCK, OK),
     "switch.turn_on card":       (OK,    OK,     NO,     HA_NO,     NO),
     "switch.turn_off card":      (OK,    OK,     NO,     HA_NO,     NO),
     "switch.turn_on pin":        (OK,    OK,     NO,     HA_NO,     NO),
@@ -233,6 +236,7 @@ class Operation:
     data: Callable[[World], dict[str, Any]]
     took_effect: Callable[[World, Any, User | None], bool]  # (world, response, caller)
     prepare: Callable[[World], Awaitable[Any]] | None = None  # run by an admin first
+    audited: bool = False  # a refusal is recorded in the audit (the store changes)
 
 
 def _switch(
@@ -333,6 +337,18 @@ OPERATIONS: dict[str, Operation] = {
         lambda w: {ATTR_ENTITY_ID: LOCK, "card_uid": CARD},
         lambda w, r, _: r["granted"] and w.hass.states.get(LOCK).state == LockState.UNLOCKED,
     ),
+    "remove_face": Operation(
+        "facegate.remove_face",
+        lambda w: {"resident_id": w.blake},
+        lambda w, _, __: w.resident(w.blake).face_consent is not None,  # consent stays
+        lambda w: w.admin("set_face_consent", {"resident_id": w.blake, "consent": True}),
+    ),
+    "unlock": Operation(
+        "facegate.unlock",
+        lambda w: {ATTR_ENTITY_ID: LOCK, "reason": "parcel delivery"},
+        lambda w, _, __: w.hass.states.get(LOCK).state == LockState.UNLOCKED,
+        audited=True,
+    ),
     "switch.turn_on card": _switch("turn_on", "card", lambda w: w.switch("turn_off", "card")),
     "switch.turn_off card": _switch("turn_off", "card", None),
     "switch.turn_on pin": _switch("turn_on", "pin", lambda w: w.switch("turn_off", "pin")),
@@ -357,7 +373,7 @@ async def attempt(world: World, operation: Operation, user: User | None) -> tupl
 async def test_matrix_covers_every_action_and_switch(world: World) -> None:
     registered = {f"{DOMAIN}.{s}" for s in world.hass.services.async_services_for_domain(DOMAIN)}
     assert registered == {op.action for op in OPERATIONS.values() if op.action.startswith(DOMAIN)}
-    assert len(registered) == 13
+    assert len(registered) == 15
     assert set(EXPECTED) == set(OPERATIONS)
     switches = {
         op.data(world)[ATTR_ENTITY_ID] for op in OPERATIONS.values() if "switch" in op.action
@@ -385,6 +401,9 @@ async def test_permissions(world: World, operation: str, caller: str, expected: 
     assert result == expected
     if expected == OK:
         assert op.took_effect(world, response, user)
+    elif op.audited:
+        assert world.entry.runtime_data.audit.records[-1].reason == "not_allowed"
+        assert world.hass.states.get(LOCK).state == LockState.LOCKED
     else:
         assert await world.snapshot() == before
 

@@ -502,3 +502,16 @@ async def test_a_target_that_fails_is_reported(
     assert entry.runtime_data.audit.records[-1].reason == "granted"
     assert "Door Front door did not open" in caplog.text
     assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+async def test_unlock_with_a_reason_is_shown_but_not_stored(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await call(hass, "unlock", {ATTR_ENTITY_ID: LOCK, "reason": "  Parcel delivery "})
+
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+    assert events[-1].data["note"] == "Parcel delivery"
+    assert (events[-1].data["method"], events[-1].data["reason"]) == ("automation", "automation")
+    assert "Parcel delivery" not in await read_store(hass, site)  # the logbook keeps it

@@ -113,6 +113,23 @@ async def test_withdrawing_consent_erases_the_templates_on_disk(
     assert resident not in await store.async_load(protector)  # read back from the file
 
 
+async def test_remove_face_erases_on_disk_and_keeps_consent(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    resident = await add_resident(hass, hass_admin_user)
+    await call(
+        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
+    )
+    await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
+
+    await call(hass, "remove_face", {"resident_id": resident}, hass_admin_user)
+
+    store = FaceTemplateStore(hass, site.entry_id)
+    protector = site.runtime_data.faces.gallery._protector
+    assert resident not in await store.async_load(protector)  # read back from the file
+    assert site.runtime_data.directory.residents[resident].face_consent is not None
+
+
 @pytest.mark.parametrize(
     ("camera", "reason"),
     [("camera.group_cam", "several_faces"), ("camera.empty_cam", "no_face")],

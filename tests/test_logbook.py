@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockUser
@@ -12,8 +13,9 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.facegate.const import DOMAIN
+from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE
 
-from .conftest import READER, setup_site, site_entry
+from .conftest import FRONT_DOOR, READER, setup_site, site_entry
 from .test_doors import CARD, LOCK, OTHER_PIN, PIN, add_resident, call
 from .test_records import scenario
 
@@ -64,3 +66,25 @@ async def test_logbook_tells_how_a_card_enrolment_went(
     ]
 
     assert [e["message"] for e in entries] == ["new card enrolled for Alex"]
+
+
+async def test_logbook_shows_reasons_voice_and_strangers(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    assert await async_setup_component(hass, "logbook", {})
+    await setup_site(hass, site_entry())
+    await call(hass, "unlock", {ATTR_ENTITY_ID: LOCK, "reason": "Parcel delivery"})
+    hass.bus.async_fire(
+        EVENT_UNKNOWN_FACE, {"entity_id": LOCK, "door_id": FRONT_DOOR, "door": "Front door"}
+    )
+    await async_wait_recording_done(hass)
+
+    client = await hass_client()
+    entries = [
+        e for e in await (await client.get("/api/logbook")).json() if e.get("domain") == DOMAIN
+    ]
+
+    assert [(e["name"], e["message"]) for e in entries] == [
+        ("Front door", "granted by automation: Parcel delivery"),
+        ("Front door", "a face the cameras do not recognise"),
+    ]

@@ -119,7 +119,9 @@ async def async_publish(
 def event_data(runtime: FaceGateRuntime, decision: Decision) -> dict[str, Any]:
     """What the bus, logbook and event entity may show of a decision."""
     door = runtime.doors.get(decision.door_id)
+    note = {"note": decision.note} if decision.note else {}
     return {
+        **note,
         "entity_id": runtime.lock_entity_ids.get(decision.door_id),
         "door_id": decision.door_id,
         "door": door.name if door else None,

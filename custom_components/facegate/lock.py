@@ -31,13 +31,11 @@ from .access.audit import Outcome
 from .access.controller import METHOD_VISITOR, Decision
 from .access.credentials import PIN_PATTERN
 from .const import DOMAIN
-from .permissions import async_is_admin, linked_residents
+from .permissions import METHOD_AUTOMATION, async_codeless_decision
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 
 # A PIN, or empty: admins and linked residents unlock from the UI without a code.
 CODE_FORMAT = rf"^({PIN_PATTERN.pattern})?$"
-METHOD_MANUAL = "manual"
-METHOD_AUTOMATION = "automation"
 
 
 PARALLEL_UPDATES = 0  # nothing is polled; actions run as they come
@@ -141,31 +139,13 @@ class DoorLock(LockEntity):
         elif code:
             decision = await gate.async_present_pin(self.hass, runtime, door_id, code)
         else:
+            user_id = self._context.user_id if self._context else None
             decision = await gate.async_publish(
-                self.hass, runtime, await self._async_codeless_decision()
+                self.hass,
+                runtime,
+                await async_codeless_decision(self.hass, runtime, self._door, user_id),
             )
         return decision
-
-    async def _async_codeless_decision(self) -> Decision:
-        """Admins, linked residents of served households, and automations; no one else."""
-        user_id, door = self._context.user_id if self._context else None, self._door
-        now = time.time()
-        if user_id is None:
-            decision = Decision(door.door_id, METHOD_AUTOMATION, Outcome.GRANTED, "automation")
-        elif residents := linked_residents(self._runtime, user_id, door.household_ids):
-            decision = Decision(
-                door.door_id,
-                METHOD_MANUAL,
-                Outcome.GRANTED,
-                "resident",
-                residents[0].resident_id,
-                residents[0].household_id,
-            )
-        elif await async_is_admin(self.hass, user_id):
-            decision = Decision(door.door_id, METHOD_MANUAL, Outcome.GRANTED, "admin")
-        else:
-            decision = Decision(door.door_id, METHOD_MANUAL, Outcome.DENIED, "not_allowed")
-        return self._runtime.controller.record(decision, now)
 
     async def _async_release(self, decision: Decision) -> None:
         """Carry out a granted decision: move the bolt, then relock after the delay."""

@@ -93,6 +93,7 @@ def describe_decision(data: Mapping[str, Any]) -> str:
     if outcome in ("granted", "duress"):
         who = f" to {data['resident']}" if data.get("resident") else ""
         alarm = " (duress PIN: alarm raised)" if outcome == "duress" else ""
-        return f"granted{who} by {method}{alarm}"
+        note = f": {data['note']}" if data.get("note") else ""
+        return f"granted{who} by {method}{alarm}{note}"
     reason = REASONS.get(data["reason"], data["reason"]).format(method=method)
     return f"{'locked out' if outcome == 'lockout' else 'denied'} ({method}): {reason}"

@@ -11,12 +11,19 @@
 Presenting a credential (a PIN, a card) needs no permission: the credential is the proof.
 """
 
+import time
+
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 
+from .access.audit import Outcome
+from .access.controller import Decision
 from .access.directory import Resident
 from .const import DOMAIN
-from .runtime import FaceGateRuntime
+from .runtime import DoorConfig, FaceGateRuntime
+
+METHOD_MANUAL = "manual"  # a user in Home Assistant's UI
+METHOD_AUTOMATION = "automation"  # no user: an automation or script
 
 
 async def async_is_admin(hass: HomeAssistant, user_id: str | None) -> bool:
@@ -51,3 +58,25 @@ def linked_residents(
     return [
         r for r in runtime.directory.residents_of_user(user_id) if r.household_id in household_ids
     ]
+
+
+async def async_codeless_decision(
+    hass: HomeAssistant, runtime: FaceGateRuntime, door: DoorConfig, user_id: str | None
+) -> Decision:
+    """An unlock without a code: admins, linked residents of served households, automations."""
+    if user_id is None:
+        decision = Decision(door.door_id, METHOD_AUTOMATION, Outcome.GRANTED, "automation")
+    elif residents := linked_residents(runtime, user_id, door.household_ids):
+        decision = Decision(
+            door.door_id,
+            METHOD_MANUAL,
+            Outcome.GRANTED,
+            "resident",
+            residents[0].resident_id,
+            residents[0].household_id,
+        )
+    elif await async_is_admin(hass, user_id):
+        decision = Decision(door.door_id, METHOD_MANUAL, Outcome.GRANTED, "admin")
+    else:
+        decision = Decision(door.door_id, METHOD_MANUAL, Outcome.DENIED, "not_allowed")
+    return runtime.controller.record(decision, time.time())

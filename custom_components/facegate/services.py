@@ -7,6 +7,7 @@ a new visitor code is returned once, to its creator.
 
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import probatio
@@ -24,13 +25,13 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from . import gate
+from . import gate, voice
 from .access.credentials import hash_pin, new_visitor_code
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .const import DOMAIN
 from .face_photos import MAX_PHOTOS, async_camera_samples, async_photo_files
-from .permissions import async_check_may_manage, async_is_admin
+from .permissions import async_check_may_manage, async_codeless_decision, async_is_admin
 from .residents import async_check_user, async_set_pin
 from .runtime import FaceGateRuntime
 from .tags import ENROL_WINDOW
@@ -50,6 +51,7 @@ ATTR_USES = "uses"
 ATTR_CAMERA = "camera"
 ATTR_SAMPLES = "samples"
 ATTR_PHOTOS = "photos"
+ATTR_REASON = "reason"
 
 RESIDENT = {probatio.Required(ATTR_RESIDENT_ID): cv.string}
 SCHEMAS: dict[str, Any] = {
@@ -77,6 +79,11 @@ SCHEMAS: dict[str, Any] = {
     "remove_card": {**RESIDENT, probatio.Required(ATTR_CARD_UID): cv.string},
     "set_face_consent": {**RESIDENT, probatio.Required(ATTR_CONSENT): cv.boolean},
     "export_resident_data": RESIDENT,
+    "remove_face": RESIDENT,
+    "unlock": {
+        probatio.Required(ATTR_ENTITY_ID): cv.entity_id,
+        probatio.Required(ATTR_REASON): probatio.All(cv.string, probatio.Length(min=1, max=100)),
+    },
     "enrol_face": {
         **RESIDENT,
         probatio.Exclusive(ATTR_CAMERA, "source"): cv.entity_domain("camera"),
@@ -128,6 +135,8 @@ def async_setup_services(hass: HomeAssistant) -> None:
         "set_face_consent": _set_face_consent,
         "enrol_face": _enrol_face,
         "export_resident_data": _export_resident_data,
+        "remove_face": _remove_face,
+        "unlock": _unlock,
         "create_visitor_code": _create_visitor_code,
         "present_credential": _present_credential,
     }
@@ -348,6 +357,27 @@ async def _enrol_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
         raise AccessError("photo_source_missing")
     samples = await runtime.faces.async_enrol(resident.resident_id, images)
     return {"samples": samples}
+
+
+async def _remove_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Erase a resident's face templates at once; their consent stays as it was."""
+    runtime, resident = await _managed_resident(hass, call)
+    await runtime.faces.async_erase(resident.resident_id)
+    return None
+
+
+async def _unlock(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Unlock without a code, for those who may, with the reason shown in the logbook."""
+    runtime, door_id = _door(hass, call.data[ATTR_ENTITY_ID])
+    door, reason = runtime.doors[door_id], call.data[ATTR_REASON].strip()
+    if voice.in_conversation():  # an LLM agent acting on a spoken request
+        decision = await voice.async_voice_unlock(hass, runtime, door_id, None)
+    else:
+        decision = await async_codeless_decision(hass, runtime, door, call.context.user_id)
+        decision = await gate.async_publish(hass, runtime, replace(decision, note=reason))
+    if not decision.granted:
+        raise AccessError(f"denied_{decision.reason}")
+    return None
 
 
 async def _export_resident_data(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

@@ -38,6 +38,7 @@ class Decision:
     resident_id: str | None = None
     household_id: str | None = None
     lockout_seconds: float = 0.0
+    note: str | None = None  # why, in the caller's words (an unlock action's reason); not audited
 
     @property
     def granted(self) -> bool:
