@@ -1,7 +1,8 @@
 """Diagnostics of a site: its configuration and counts, never a credential or a name.
 
 Residents appear as counts per household; credentials as "has a PIN" and numbers of cards;
-the audit as its recent outcomes and reasons. Hashes, digests, keys and names stay out.
+faces as counts (no template, no sensor state: it may be a name); the audit as its recent
+outcomes and reasons. Hashes, digests, keys and names stay out.
 """
 
 import time
@@ -34,6 +35,9 @@ async def async_get_config_entry_diagnostics(
                 "household_ids": sorted(door.household_ids),
                 "relock_delay": door.relock_delay,
                 "allow_voice_unlock": door.allow_voice_unlock,
+                "face_triggers": len(door.face_trigger_entity_ids),
+                "scan_interval": door.scan_interval,
+                "scan_duration": door.scan_duration,
                 "lockout_remaining": runtime.lockout.remaining(door.door_id, time.time()),
             }
             for door in runtime.doors.values()
@@ -43,6 +47,14 @@ async def async_get_config_entry_diagnostics(
             for household_id, household in directory.households.items()
         ],
         "visitor_codes": len(directory.visitor_codes),
+        "face": {
+            "engine_running": runtime.faces.engine_running,
+            "enrolled_residents": len(runtime.faces.gallery),
+            "cameras": [
+                {"door_id": door_id, "faces": watch.faces, "failures_in_a_row": watch.failures}
+                for (door_id, _), watch in runtime.face_watches.items()
+            ],
+        },
         "audit": {
             "records": len(runtime.audit.records),
             "outcomes": dict(Counter(r.outcome.value for r in runtime.audit.records)),

@@ -128,6 +128,11 @@ class FaceService:
         )
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
 
+    @property
+    def engine_running(self) -> bool:
+        """Whether the engine process has been started (on first use) and not stopped."""
+        return self._worker is not None
+
     async def async_stop(self) -> None:
         """Stop the engine process (with the site)."""
         if worker := self._worker:

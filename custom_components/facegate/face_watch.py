@@ -171,6 +171,11 @@ class FaceWatch:
             await self.async_process(frame, time.time())
 
     @property
+    def failures(self) -> int:
+        """Snapshots in a row that gave no usable picture (for diagnostics)."""
+        return self._camera_failures
+
+    @property
     def _issue_id(self) -> str:
         return f"{ISSUE_CAMERA}_{self._door.door_id}_{self.camera_id}"
 
