@@ -1,0 +1,88 @@
+"""FaceGate's entry points for Home Assistant: actions, and setting up and removing a site.
+
+The package's __init__ hands these out on first use (see there for why).
+"""
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .access.audit import AuditLog
+from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS, DOMAIN
+from .face.protection import TemplateProtector
+from .face_service import FaceService, FaceTemplateStore
+from .face_watch import FaceWatch
+from .runtime import FaceGateConfigEntry, FaceGateRuntime
+from .services import async_setup_services
+from .store import SecretStore, SiteStore, StoreError, async_remove_site_files
+from .tags import async_listen_for_cards
+
+PLATFORMS: list[Platform] = [Platform.EVENT, Platform.LOCK, Platform.SENSOR, Platform.SWITCH]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register FaceGate's actions once, for every site."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> bool:
+    """Set up one FaceGate site; an unreadable store keeps every door shut."""
+    store = SiteStore(hass, entry.entry_id)
+    try:
+        data = await store.async_load()
+        secret_store = SecretStore(hass, entry.entry_id)
+        card_key = await secret_store.async_get_card_key()
+        face_key = await secret_store.async_get_face_key()
+    except StoreError as err:
+        raise ConfigEntryError(
+            translation_domain=err.translation_domain,
+            translation_key=err.translation_key,
+            translation_placeholders=err.translation_placeholders,
+        ) from err
+    retention = entry.options.get(CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS)
+    protector = await hass.async_add_executor_job(TemplateProtector, face_key)
+    faces = FaceService(hass, entry.entry_id, protector)
+    await faces.async_load()
+    runtime = FaceGateRuntime(
+        site_name=entry.title,
+        store=store,
+        card_key=card_key,
+        faces=faces,
+        audit=AuditLog(retention),
+    )
+    runtime.load(data, entry)
+    for resident_id in faces.gallery.resident_ids:
+        if resident_id not in runtime.directory.residents:  # left with a deleted household
+            await faces.async_erase(resident_id)
+    entry.async_on_unload(faces.async_stop)
+    for door in runtime.doors.values():
+        for camera_id in door.camera_entity_ids:
+            watch = FaceWatch(hass, runtime, door, camera_id)
+            runtime.face_watches[(door.door_id, camera_id)] = watch
+            entry.async_on_unload(watch.async_start())
+    entry.runtime_data = runtime
+    # Adding or changing a door or household updates the entry: rebuild the site from it.
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    entry.async_on_unload(async_listen_for_cards(hass, runtime))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # A bool, not None: Home Assistant 2026.10 treats None as a failed setup.
+    return True
+
+
+async def _async_reload(hass: HomeAssistant, entry: FaceGateConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> bool:
+    """Unload a site and everything it started."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> None:
+    """Delete the site's stored data and keys with the site."""
+    await async_remove_site_files(hass, entry.entry_id)
+    await FaceTemplateStore(hass, entry.entry_id).async_remove()
