@@ -243,13 +243,6 @@ async def test_junk_tag_scans_open_nothing(world: World, caplog: pytest.LogCaptu
     await run_property(world.hass, scans, attempt)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="tags.py _async_enrol_if_waiting pops card_enrolments with the event's device_id: "
-    "a list or dict raises TypeError (unhashable) in the tag_scanned listener while an "
-    "enrolment waits",
-)
 async def test_a_tag_scan_with_an_unhashable_device_id_is_ignored(world: World) -> None:
     # The listener's error would surface only when hass is torn down (an uncaught exception in
     # a task): capture the listener FaceGate registers, and run it here.
@@ -507,13 +500,6 @@ async def test_junk_in_the_options_flow(world: World) -> None:
 # Bugs found in files this change may not touch -----------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="subentry_flows.py DoorSubentryFlow._validate: int(relock_delay); NumberSelector "
-    "lets NaN through (NaN < min and NaN > max are both false), so '\"nan\"' from the UI raises "
-    "ValueError",
-)
 async def test_a_nan_relock_delay_is_refused(hass: HomeAssistant) -> None:
     entry = await setup_site(hass, site_entry())
     subentries = hass.config_entries.subentries
@@ -532,12 +518,6 @@ async def test_a_nan_relock_delay_is_refused(hass: HomeAssistant) -> None:
     assert stored_entries(hass) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="options_flow.py SiteOptionsFlow.async_step_settings: int(audit_retention_days); "
-    "NumberSelector lets NaN through, so '\"nan\"' from the UI raises ValueError",
-)
 async def test_a_nan_audit_retention_is_refused(hass: HomeAssistant) -> None:
     entry = await setup_site(hass, site_entry())
     result = await options_step(hass, entry, "settings")
@@ -552,13 +532,6 @@ async def test_a_nan_audit_retention_is_refused(hass: HomeAssistant) -> None:
     assert entry.options == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="services.py SCHEMAS['enrol_face'] validates the camera with "
-    "cv.entity_domain('camera'), which raises TypeError (not Invalid) for a number or a bool "
-    "(Home Assistant's cv._entity_ids iterates it)",
-)
 @pytest.mark.parametrize("camera", [0, 1.5, False])
 async def test_a_number_for_the_camera_is_refused_as_invalid(world: World, camera: Any) -> None:
     await world.admin("set_face_consent", {"resident_id": world.blake, "consent": True})

@@ -211,12 +211,6 @@ async def test_actions_at_the_same_time_lose_no_update(
         await hass.services.async_call("lock", "lock", {ATTR_ENTITY_ID: LOCK}, blocking=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="residents.py async_set_pin checks 'PIN in use' before two awaits (find_pin, "
-    "hash_pin) and stores after them: two set_pin calls at once with the same PIN both pass "
-    "the check, and two residents end up with one PIN",
-)
 async def test_the_same_pin_twice_at_once_is_refused_once(
     hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
 ) -> None:

@@ -4,6 +4,7 @@ Home Assistant opens options flows to administrators only. Residents manage them
 the actions (services.py), which check the calling user.
 """
 
+import math
 import time
 from typing import Any
 
@@ -69,11 +70,14 @@ class SiteOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """How long the audit trail is kept."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            days = int(user_input[CONF_AUDIT_RETENTION_DAYS])
-            return self.async_create_entry(
-                data={**self.config_entry.options, CONF_AUDIT_RETENTION_DAYS: days}
-            )
+            days = float(user_input[CONF_AUDIT_RETENTION_DAYS])
+            if math.isfinite(days):  # the number selector lets NaN through
+                return self.async_create_entry(
+                    data={**self.config_entry.options, CONF_AUDIT_RETENTION_DAYS: int(days)}
+                )
+            errors[CONF_AUDIT_RETENTION_DAYS] = "invalid_number"
         schema = probatio.Schema(
             {
                 probatio.Required(
@@ -88,6 +92,7 @@ class SiteOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="settings",
             data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+            errors=errors,
         )
 
     async def async_step_add_resident(

@@ -28,15 +28,16 @@ async def async_set_pin(
     check_pin_strength(pin)
     if requester and runtime.pin_probes.remaining(requester, time.time()):
         raise AccessError("too_many_pin_changes")
-    replaced = resident.duress_pin if duress else resident.pin
-    others = [c for c in runtime.directory.pin_candidates() if c.pin is not replaced]
-    if await hass.async_add_executor_job(find_pin, pin, others):
-        if requester:
-            runtime.pin_probes.record_failure(requester, time.time())
-        raise AccessError("pin_in_use")  # unique within the site: a PIN names one person
-    pin_hash = await hass.async_add_executor_job(hash_pin, pin)
-    runtime.directory.set_pin(resident.resident_id, pin_hash, duress=duress)
-    await runtime.async_save()
+    async with runtime.pin_changes:  # two changes at once could both find the PIN free
+        replaced = resident.duress_pin if duress else resident.pin
+        others = [c for c in runtime.directory.pin_candidates() if c.pin is not replaced]
+        if await hass.async_add_executor_job(find_pin, pin, others):
+            if requester:
+                runtime.pin_probes.record_failure(requester, time.time())
+            raise AccessError("pin_in_use")  # unique within the site: a PIN names one person
+        pin_hash = await hass.async_add_executor_job(hash_pin, pin)
+        runtime.directory.set_pin(resident.resident_id, pin_hash, duress=duress)
+        await runtime.async_save()
 
 
 async def async_check_user(hass: HomeAssistant, user_id: str | None) -> None:

@@ -1,5 +1,6 @@
 """Runtime state of one FaceGate site (one config entry): configuration, domain objects, store."""
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -99,6 +100,8 @@ class FaceGateRuntime:
     lock_entity_ids: dict[str, str] = field(default_factory=dict)  # door id -> its lock
     # Refused PIN changes per HA user: "PIN in use" answers would otherwise reveal PINs.
     pin_probes: Lockout = field(default_factory=Lockout)
+    # One PIN change at a time: "in use" is checked, then the hash stored, with awaits between.
+    pin_changes: asyncio.Lock = field(default_factory=asyncio.Lock)
     # (door id, camera entity id) -> what that camera sees (see face_watch.py).
     face_watches: dict[tuple[str, str], FaceWatch] = field(default_factory=dict)
     # Reader device id -> (resident id, deadline): the next card tapped there is theirs.

@@ -86,7 +86,9 @@ SCHEMAS: dict[str, Any] = {
     },
     "enrol_face": {
         **RESIDENT,
-        probatio.Exclusive(ATTR_CAMERA, "source"): cv.entity_domain("camera"),
+        probatio.Exclusive(ATTR_CAMERA, "source"): probatio.All(
+            cv.string, cv.entity_domain("camera")
+        ),
         probatio.Exclusive(ATTR_PHOTOS, "source"): probatio.All(
             cv.ensure_list, [cv.string], probatio.Length(min=1, max=MAX_PHOTOS)
         ),

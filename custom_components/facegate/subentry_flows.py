@@ -1,5 +1,6 @@
 """Subentry flows: the doors and households of a site, added and changed from the UI."""
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -154,6 +155,9 @@ class DoorSubentryFlow(_NamedSubentryFlow):
 
     def _validate(self, user_input: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """Turn the form into the door's data (plain JSON values) and the form's errors."""
+        for key in (CONF_RELOCK_DELAY, CONF_SCAN_INTERVAL, CONF_SCAN_DURATION):
+            if key in user_input and not math.isfinite(float(user_input[key])):
+                return {}, {key: "invalid_number"}  # the number selector lets NaN through
         data: dict[str, Any] = {
             CONF_NAME: str(user_input[CONF_NAME]).strip(),
             # An empty target means a virtual door: FaceGate decides, nothing moves.

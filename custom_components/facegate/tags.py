@@ -23,7 +23,7 @@ def async_listen_for_cards(hass: HomeAssistant, runtime: FaceGateRuntime) -> Cal
 
     async def _on_tag(event: Event[dict[str, Any]]) -> None:
         device_id, tag_id = event.data.get("device_id"), event.data.get("tag_id")
-        if not device_id or not isinstance(tag_id, str):
+        if not isinstance(device_id, str) or not device_id or not isinstance(tag_id, str):
             return
         if await _async_enrol_if_waiting(hass, runtime, device_id, tag_id):
             return
