@@ -233,3 +233,26 @@ async def test_a_stranger_is_reported_once_a_burst(
         await watch.async_scan_once()
     assert len(unknown) == 2
     assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+async def test_a_burst_of_a_held_up_photo_ends_in_one_refusal(
+    hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser
+) -> None:
+    """The whole loop: a trigger, scans of a still picture, the burst ends, refused once."""
+    door = {"scan_duration": 3, "scan_interval": 0.2}
+    entry = await face_site(hass, tmp_path, hass_admin_user, door=door)
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(entry)
+
+    for service in ("turn_on", "turn_off"):
+        await hass.services.async_call(
+            "input_boolean", service, {ATTR_ENTITY_ID: "input_boolean.motion"}, blocking=True
+        )
+        await hass.async_block_till_done()
+    assert watch._scanning is not None
+    await asyncio.wait_for(watch._scanning, timeout=30)
+    await hass.async_block_till_done()
+
+    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    await hass.config_entries.async_unload(entry.entry_id)
