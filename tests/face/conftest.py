@@ -4,9 +4,11 @@ The photos come from tests/fixtures/faces (small copies with their sources and l
 where it exists, the full set in ../shared/faces; a test that needs a photo found in neither skips.
 """
 
+import importlib.util
 import sys
 import types
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -89,3 +91,18 @@ def face_recognition() -> types.ModuleType:
         else:
             sys.modules["face_recognition_models"] = saved_shim
     return face_recognition
+
+
+def load_evaluation() -> ModuleType:
+    """scripts/evaluate_faces.py as a module: it holds the evaluation protocol the tests use."""
+    name = "facegate_evaluate_faces"
+    if name in sys.modules:
+        return sys.modules[name]
+    script = Path(__file__).resolve().parents[2] / "scripts" / "evaluate_faces.py"
+    spec = importlib.util.spec_from_file_location(name, script)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -2,7 +2,6 @@
 
 import importlib.util
 import math
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -21,6 +20,8 @@ from custom_components.facegate.face.decision import (
 )
 from custom_components.facegate.face.gallery import Gallery
 from custom_components.facegate.face.protection import ENCODING_DIM, TemplateProtector
+
+from .conftest import load_evaluation
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = bytes(range(32))
@@ -165,24 +166,10 @@ def test_settings_are_validated(kwargs: dict[str, float]) -> None:
 # --- Real photos --------------------------------------------------------------------------
 
 
-def _load_evaluation() -> ModuleType:
-    """scripts/evaluate_faces.py, which holds the protocol (one definition for both)."""
-    name = "facegate_evaluate_faces"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "evaluate_faces.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def dev_set() -> tuple[ModuleType, object]:
     """The dev face set's encodings, computed once for this module with FaceGate's engine."""
-    evaluation = _load_evaluation()
+    evaluation = load_evaluation()
     faces = evaluation.DEFAULT_FACES
     if not (faces / evaluation.GROUPS_FILE).is_file():
         pytest.skip(f"the dev face set is not here ({faces}): it lives outside the repository")

@@ -6,17 +6,16 @@ engine is never loaded and the run takes about a second.
 """
 
 import hashlib
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
 from custom_components.facegate.face.decision import DEFAULT_MAX_DISTANCE
+
+from .conftest import load_evaluation
 
 REPO = Path(__file__).resolve().parents[2]
 PEOPLE = {"anna": 4, "ben": 4, "chen": 4, "dara": 4, "eve": 2}  # eve: too few to enrol
@@ -24,21 +23,7 @@ GROUPS = {"anna": "g1", "ben": "g1", "chen": "g2", "dara": "g2", "eve": "g2"}
 REQUIRED = {"far", "frr", "tolerance", "identities", "probes", "groups"}
 
 
-def _load_evaluation() -> ModuleType:
-    """scripts/evaluate_faces.py as a module (the same name as test_decision.py uses)."""
-    name = "facegate_evaluate_faces"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / "evaluate_faces.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluation = _load_evaluation()
+evaluation = load_evaluation()
 
 
 def _point(rng: np.random.Generator, length: float) -> np.ndarray:
