@@ -93,8 +93,18 @@ async def test_enrol_needs_consent_then_stores_protected_templates(
         assert not any(needle in content for content in files)
 
 
-async def test_withdrawing_consent_erases_the_templates_on_disk(
-    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+@pytest.mark.parametrize(
+    ("action", "extra", "consent_kept"),
+    [("set_face_consent", {"consent": False}, False), ("remove_face", {}, True)],
+    ids=["withdrawing consent", "remove_face"],
+)
+async def test_erasing_a_face_reaches_the_disk(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    action: str,
+    extra: dict[str, Any],
+    consent_kept: bool,
 ) -> None:
     resident = await add_resident(hass, hass_admin_user)
     await call(
@@ -105,29 +115,12 @@ async def test_withdrawing_consent_erases_the_templates_on_disk(
     protector = site.runtime_data.faces.gallery._protector  # the site's own key
     assert resident in await store.async_load(protector)
 
-    await call(
-        hass, "set_face_consent", {"resident_id": resident, "consent": False}, hass_admin_user
-    )
+    await call(hass, action, {"resident_id": resident, **extra}, hass_admin_user)
 
     assert resident not in site.runtime_data.faces.gallery
     assert resident not in await store.async_load(protector)  # read back from the file
-
-
-async def test_remove_face_erases_on_disk_and_keeps_consent(
-    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
-) -> None:
-    resident = await add_resident(hass, hass_admin_user)
-    await call(
-        hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
-    )
-    await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
-
-    await call(hass, "remove_face", {"resident_id": resident}, hass_admin_user)
-
-    store = FaceTemplateStore(hass, site.entry_id)
-    protector = site.runtime_data.faces.gallery._protector
-    assert resident not in await store.async_load(protector)  # read back from the file
-    assert site.runtime_data.directory.residents[resident].face_consent is not None
+    consent = site.runtime_data.directory.residents[resident].face_consent
+    assert (consent is not None) is consent_kept
 
 
 @pytest.mark.parametrize(
