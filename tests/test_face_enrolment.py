@@ -1,5 +1,6 @@
 """Face enrolment end to end: a real camera, the real engine process, templates on disk."""
 
+import asyncio
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ from PIL import Image
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.facegate import face_service
 from custom_components.facegate.const import DOMAIN
 from custom_components.facegate.face.engine import FaceEngine, load_image_file
 from custom_components.facegate.face.models import engine_available
@@ -27,6 +29,7 @@ from .conftest import setup_site, site_entry
 from .photos import FIXTURE_FACES
 from .test_doors import LOCK, PIN, add_resident, call
 
+RETRY = 1.0  # seconds before a failed face engine start is tried again, in these tests
 PORTRAIT = FIXTURE_FACES / "barack_obama" / "1.jpg"
 GROUP = FIXTURE_FACES / "_scenes" / "bbt_cast_6.jpg"
 
@@ -157,6 +160,7 @@ async def test_missing_face_packages_leave_card_and_pin_working(
     await call(
         hass, "set_face_consent", {"resident_id": resident, "consent": True}, hass_admin_user
     )
+    monkeypatch.setattr(face_service, "RETRY_SECONDS", RETRY)  # 5 minutes in real life
     monkeypatch.setitem(sys.modules, "dlib", None)  # as if dlib-bin could not be imported
 
     with pytest.raises(HomeAssistantError) as err:
@@ -169,6 +173,10 @@ async def test_missing_face_packages_leave_card_and_pin_working(
         await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
     result = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
     assert result["granted"] is True
+
+    await asyncio.sleep(RETRY)  # the packages are back: the next try, once due, works
+    assert await enrol(hass, resident, "camera.portrait_cam", hass_admin_user) == {"samples": 2}
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing") is None
 
 
 async def test_a_resident_exports_their_own_data_without_secrets(
