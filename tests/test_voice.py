@@ -11,8 +11,9 @@ import pytest
 from homeassistant.components import conversation
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.components.lock.const import LockState
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import llm
+from homeassistant.helpers import chat_session, llm
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -210,3 +211,21 @@ async def test_llm_agents_get_both_tools_under_the_same_rules(
         "The Front door stays locked: unlocking by voice is off for this door."
     )
     assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+@pytest.mark.parametrize(("door", "granted"), [({}, False), (VOICE_ON, True)])
+async def test_a_pin_an_agent_presents_follows_the_voice_setting(
+    hass: HomeAssistant, hass_admin_user: MockUser, door: dict, granted: bool
+) -> None:
+    """An LLM agent calling present_credential with a PIN it was told is a spoken request."""
+    await setup_site(hass, site_entry(door=door))
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+
+    with chat_session.async_get_chat_session(hass):  # as a conversation agent runs its tools
+        result = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
+
+    assert result["granted"] is granted
+    assert result["reason"] == ("granted" if granted else "voice_disabled")
+    outside = await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
+    assert outside["granted"] is True  # a keypad, not a conversation

@@ -427,7 +427,13 @@ async def _create_visitor_code(hass: HomeAssistant, call: ServiceCall) -> Servic
 
 async def _present_credential(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, door_id = _door(hass, call.data[ATTR_ENTITY_ID])
-    if pin := call.data.get(ATTR_PIN):
+    # A credential read out to an assistant (an LLM agent calling this action) is a spoken
+    # request: only at doors that take them.
+    if voice.in_conversation() and (
+        refused := await voice.async_refuse_if_off(hass, runtime, door_id)
+    ):
+        decision = refused
+    elif pin := call.data.get(ATTR_PIN):
         decision = await gate.async_present_pin(hass, runtime, door_id, pin)
     elif uid := call.data.get(ATTR_CARD_UID):
         decision = await gate.async_present_card(hass, runtime, door_id, uid)

@@ -31,9 +31,9 @@ async def async_voice_unlock(
     hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, code: str | None
 ) -> Decision:
     """Decide on a spoken unlock request, with the PIN said along with it if any."""
+    if refused := await async_refuse_if_off(hass, runtime, door_id):
+        return refused
     door, now = runtime.doors[door_id], time.time()
-    if refused := runtime.controller.refuse_voice(door.rules, now):
-        return await gate.async_publish(hass, runtime, refused)
     if code:
         return await gate.async_present_pin(hass, runtime, door_id, code)
     if refused := runtime.controller.refuse_if_locked_out(door.rules, METHOD_VOICE, now):
@@ -42,6 +42,16 @@ async def async_voice_unlock(
     return await gate.async_publish(
         hass, runtime, runtime.controller.decide_voice(door.rules, recognised, now)
     )
+
+
+async def async_refuse_if_off(
+    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str
+) -> Decision | None:
+    """Refuse (audited, published) a spoken request at a door without voice unlock."""
+    door = runtime.doors[door_id]
+    if refused := runtime.controller.refuse_voice(door.rules, time.time()):
+        return await gate.async_publish(hass, runtime, refused)
+    return None
 
 
 def recently_recognised(runtime: FaceGateRuntime, door_id: str, now: float) -> str | None:
