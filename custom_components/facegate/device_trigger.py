@@ -18,7 +18,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .face_watch import EVENT_UNKNOWN_FACE
 from .gate import EVENT_ACCESS
-from .runtime import FaceGateRuntime
+from .runtime import loaded_runtimes
 
 UNKNOWN_FACE: Final = "unknown_face"
 # type -> (outcome, way in); None: any way in
@@ -93,14 +93,8 @@ def _matcher(kind: str) -> Callable[[Mapping[str, Any]], bool]:
 def _door_id(hass: HomeAssistant, device_id: str) -> str | None:
     """The door a device stands for, if it is a door of a loaded site."""
     device = dr.async_get(hass).async_get(device_id)
-    if device is None:
-        return None
-    for entry_id in device.config_entries:
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN or not hasattr(entry, "runtime_data"):
-            continue
-        runtime: FaceGateRuntime = entry.runtime_data
-        for domain, identifier in device.identifiers:
-            if domain == DOMAIN and identifier in runtime.doors:
-                return identifier
+    for identifier_domain, door_id in device.identifiers if device else ():
+        for runtime in loaded_runtimes(hass):
+            if identifier_domain == DOMAIN and door_id in runtime.doors:
+                return door_id
     return None

@@ -51,7 +51,11 @@ async def async_get_config_entry_diagnostics(
             "engine_running": runtime.faces.engine_running,
             "enrolled_residents": len(runtime.faces.gallery),
             "cameras": [
-                {"door_id": door_id, "faces": watch.faces, "failures_in_a_row": watch.failures}
+                {
+                    "door_id": door_id,
+                    "faces": watch.faces,
+                    "failures_in_a_row": watch.camera_failures,
+                }
                 for (door_id, _), watch in runtime.face_watches.items()
             ],
         },

@@ -66,7 +66,7 @@ class FaceWatch:
         self._tracked: str | None = None  # whom the liveness tracker is following
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
-        self._camera_failures = 0  # snapshots in a row that gave no usable picture
+        self.camera_failures = 0  # snapshots in a row that gave no usable picture
         self._scan_until = 0.0
         self._scanning: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -171,17 +171,12 @@ class FaceWatch:
             await self.async_process(frame, time.time())
 
     @property
-    def failures(self) -> int:
-        """Snapshots in a row that gave no usable picture (for diagnostics)."""
-        return self._camera_failures
-
-    @property
     def _issue_id(self) -> str:
         return f"{ISSUE_CAMERA}_{self._door.door_id}_{self.camera_id}"
 
     def _camera_failed(self) -> None:
-        self._camera_failures += 1
-        if self._camera_failures == CAMERA_FAILURES_FOR_ISSUE:
+        self.camera_failures += 1
+        if self.camera_failures == CAMERA_FAILURES_FOR_ISSUE:
             ir.async_create_issue(
                 self._hass,
                 DOMAIN,
@@ -193,9 +188,9 @@ class FaceWatch:
             )
 
     def _camera_recovered(self) -> None:
-        if self._camera_failures >= CAMERA_FAILURES_FOR_ISSUE:
+        if self.camera_failures >= CAMERA_FAILURES_FOR_ISSUE:
             ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
-        self._camera_failures = 0
+        self.camera_failures = 0
 
     async def async_process(self, frame: Frame, now: float) -> None:
         """Update the sensor from a frame, and open the door when it is safe."""

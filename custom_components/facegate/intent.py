@@ -10,15 +10,13 @@ import re
 from typing import Any
 
 import probatio
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import intent
 
 from . import voice
-from .const import DOMAIN
-from .face_watch import NOBODY
-from .runtime import DoorConfig, FaceGateRuntime
+from .face_watch import NOBODY, UNKNOWN
+from .runtime import DoorConfig, FaceGateRuntime, loaded_runtimes
 from .speech import say
 
 INTENT_WHO_IS_AT_DOOR = "FaceGateWhoIsAtDoor"
@@ -58,7 +56,7 @@ class WhoIsAtDoorHandler(intent.IntentHandler):
         if not seen:
             text = say(language, "nobody", door=door.name)
         else:
-            who = [say(language, f"who_{label}") if label in ("unknown", "resident") else label
+            who = [say(language, f"who_{label}") if label in (UNKNOWN, "resident") else label
                    for label in dict.fromkeys(seen)]  # fmt: skip
             text = say(language, "seen", door=door.name, who=", ".join(who))
         return _answer(intent_obj, text)
@@ -96,10 +94,9 @@ def find_door(intent_obj: intent.Intent) -> tuple[FaceGateRuntime, DoorConfig] |
     """The door named in the request, or the only door when none is named."""
     wanted = _normalise(_slot(intent_obj, SLOT_DOOR) or "")
     doors = [
-        (entry.runtime_data, door)
-        for entry in intent_obj.hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-        for door in entry.runtime_data.doors.values()
+        (runtime, door)
+        for runtime in loaded_runtimes(intent_obj.hass)
+        for door in runtime.doors.values()
     ]
     if not wanted and len(doors) == 1:
         return doors[0]

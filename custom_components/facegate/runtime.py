@@ -6,7 +6,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
+from homeassistant.core import HomeAssistant
 
 from .access.audit import AuditLog
 from .access.controller import AccessController, Decision, Door
@@ -29,6 +30,7 @@ from .const import (
     DEFAULT_RELOCK_DELAY,
     DEFAULT_SCAN_DURATION,
     DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
     POLICY_ANY,
     SUBENTRY_DOOR,
     SUBENTRY_HOUSEHOLD,
@@ -148,3 +150,12 @@ class FaceGateRuntime:
 
 
 type FaceGateConfigEntry = ConfigEntry[FaceGateRuntime]
+
+
+def loaded_runtimes(hass: HomeAssistant) -> list[FaceGateRuntime]:
+    """The sites that are loaded now (an unloaded or failed one has no runtime)."""
+    return [
+        entry.runtime_data
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]

@@ -11,7 +11,6 @@ from dataclasses import replace
 from typing import Any
 
 import probatio
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import (
     HomeAssistant,
@@ -33,7 +32,7 @@ from .const import DOMAIN
 from .face_photos import MAX_PHOTOS, async_camera_samples, async_photo_files
 from .permissions import async_check_may_manage, async_codeless_decision, async_is_admin
 from .residents import async_check_user, async_set_pin
-from .runtime import FaceGateRuntime
+from .runtime import FaceGateRuntime, loaded_runtimes
 from .tags import ENROL_WINDOW
 
 ATTR_HOUSEHOLD = "household"
@@ -173,19 +172,11 @@ def _translating_refusals(
 # Finding sites, households, residents and doors ------------------------------------------------
 
 
-def _runtimes(hass: HomeAssistant) -> list[FaceGateRuntime]:
-    return [
-        entry.runtime_data
-        for entry in hass.config_entries.async_entries(DOMAIN)
-        if entry.state is ConfigEntryState.LOADED
-    ]
-
-
 def _household(hass: HomeAssistant, device_id: str) -> tuple[FaceGateRuntime, str]:
     """The site and household id of a household device."""
     device = dr.async_get(hass).async_get(device_id)
     for identifier_domain, household_id in device.identifiers if device else ():
-        for runtime in _runtimes(hass):
+        for runtime in loaded_runtimes(hass):
             if identifier_domain == DOMAIN and household_id in runtime.household_names:
                 return runtime, household_id
     raise AccessError("unknown_household")
@@ -193,7 +184,7 @@ def _household(hass: HomeAssistant, device_id: str) -> tuple[FaceGateRuntime, st
 
 def _resident(hass: HomeAssistant, call: ServiceCall) -> tuple[FaceGateRuntime, Resident]:
     resident_id = call.data[ATTR_RESIDENT_ID]
-    for runtime in _runtimes(hass):
+    for runtime in loaded_runtimes(hass):
         if resident := runtime.directory.residents.get(resident_id):
             return runtime, resident
     raise AccessError("unknown_resident")
@@ -212,7 +203,7 @@ def _door(hass: HomeAssistant, entity_id: str) -> tuple[FaceGateRuntime, str]:
     """The site and door id of a FaceGate lock entity."""
     entity = er.async_get(hass).async_get(entity_id)
     door_id = entity.config_subentry_id if entity and entity.platform == DOMAIN else None
-    for runtime in _runtimes(hass):
+    for runtime in loaded_runtimes(hass):
         if door_id in runtime.doors:
             return runtime, door_id
     raise AccessError("unknown_door")
