@@ -5,6 +5,7 @@ event loop. Events carry no secret: no PIN, no card UID, no resident name unless
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -15,7 +16,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from .access.controller import AccessController, Decision, find_pin
-from .access.credentials import PIN_PATTERN, card_digest
+from .access.credentials import PIN_PATTERN, card_digest, pin_lookup
 from .access.errors import AccessError
 from .access.modes import Mode
 from .const import DOMAIN
@@ -53,7 +54,10 @@ async def _async_decide_pin(
     if PIN_PATTERN.fullmatch(pin):
         runtime.directory.drop_expired_visitor_codes(time.time())
         candidates = runtime.directory.pin_candidates(door.household_ids)
-        match = await hass.async_add_executor_job(find_pin, pin, candidates)
+        match = await hass.async_add_executor_job(find_pin, pin, candidates, runtime.card_key)
+        if match and match.pin.lookup is None:  # stored before lookup digests: add its own
+            lookup = await hass.async_add_executor_job(pin_lookup, pin, runtime.card_key)
+            runtime.directory.add_pin_lookup(match, lookup)
     return runtime.controller.decide_pin(door.rules, match, time.time())
 
 
@@ -69,6 +73,26 @@ async def async_present_card(
             digest = await async_card_digest(hass, runtime, uid)
             decision = runtime.controller.decide_card(door.rules, digest, time.time())
     return await async_publish(hass, runtime, decision)
+
+
+async def async_present_card_at_reader(
+    hass: HomeAssistant, runtime: FaceGateRuntime, reader_id: str, uid: str
+) -> list[Decision]:
+    """Check a card tapped at a reader, at every door it serves, as one attempt.
+
+    A tap at a reader shared by several doors counts once at each of them (one failure per
+    door for an unknown card, none for a neighbour's card): see decide_card_at_reader.
+    """
+    doors = [door for door in runtime.doors.values() if reader_id in door.reader_device_ids]
+    if not doors:
+        return []
+    async with contextlib.AsyncExitStack() as stack:
+        for door in sorted(doors, key=lambda door: door.door_id):  # one order: no deadlock
+            await stack.enter_async_context(_door_lock(runtime, door.door_id))
+        digest = await async_card_digest(hass, runtime, uid)
+        rules = [door.rules for door in doors]
+        decisions = runtime.controller.decide_card_at_reader(rules, digest, time.time())
+    return [await async_publish(hass, runtime, decision) for decision in decisions]
 
 
 def _door_lock(runtime: FaceGateRuntime, door_id: str) -> asyncio.Lock:

@@ -90,10 +90,10 @@ def describe_decision(data: Mapping[str, Any]) -> str:
     """For example "granted to Alex by PIN" or "denied: PIN mode is off for this household"."""
     method = " + ".join(METHODS.get(part, part) for part in str(data["method"]).split("+"))
     outcome = data["outcome"]
-    if outcome in ("granted", "duress"):
+    alarm = " (duress PIN: alarm raised)" if outcome == "duress" else ""
+    if outcome == "granted" or data["reason"] == "duress":
         who = f" to {data['resident']}" if data.get("resident") else ""
-        alarm = " (duress PIN: alarm raised)" if outcome == "duress" else ""
         note = f": {data['note']}" if data.get("note") else ""
         return f"granted{who} by {method}{alarm}{note}"
     reason = REASONS.get(data["reason"], data["reason"]).format(method=method)
-    return f"{'locked out' if outcome == 'lockout' else 'denied'} ({method}): {reason}"
+    return f"{'locked out' if outcome == 'lockout' else 'denied'} ({method}): {reason}{alarm}"

@@ -1,14 +1,17 @@
 """Changes to residents shared by the actions and the options flow (slow parts in the executor)."""
 
+import logging
 import time
 
 from homeassistant.core import HomeAssistant
 
 from .access.controller import find_pin
-from .access.credentials import check_pin_strength, hash_pin
+from .access.credentials import check_pin_strength, hash_pin, new_visitor_code
 from .access.directory import Resident
 from .access.errors import AccessError
 from .runtime import FaceGateRuntime
+
+_LOGGER = logging.getLogger(__name__)
 
 
 async def async_set_pin(
@@ -22,22 +25,62 @@ async def async_set_pin(
 ) -> None:
     """Check, hash and store a PIN; raises AccessError (format, weak, in use) storing nothing.
 
-    "In use" tells the requester that someone has this PIN, so those answers are rate-limited
-    per requesting non-admin user (None: an admin or an automation), like failures at a door.
+    A PIN is unique within the site: at a door shared by several households it must name one
+    person, and its lookup digest one hash. "In use" therefore tells the requester that
+    someone has this PIN, so every attempt by a non-admin user (`requester`; None for an admin
+    or an automation) spends their budget, whatever its outcome (access/attempts.py).
     """
+    await _async_spend_attempt(runtime, requester)
     check_pin_strength(pin)
-    if requester and runtime.pin_probes.remaining(requester, time.time()):
-        raise AccessError("too_many_pin_changes")
     async with runtime.pin_changes:  # two changes at once could both find the PIN free
         replaced = resident.duress_pin if duress else resident.pin
         others = [c for c in runtime.directory.pin_candidates() if c.pin is not replaced]
-        if await hass.async_add_executor_job(find_pin, pin, others):
-            if requester:
-                runtime.pin_probes.record_failure(requester, time.time())
-            raise AccessError("pin_in_use")  # unique within the site: a PIN names one person
-        pin_hash = await hass.async_add_executor_job(hash_pin, pin)
+        if await hass.async_add_executor_job(find_pin, pin, others, runtime.card_key):
+            if requester:  # the admin may want to know who probes (never which PIN)
+                _LOGGER.warning("A PIN change by user %s was refused: PIN in use", requester)
+            raise AccessError("pin_in_use")
+        pin_hash = await hass.async_add_executor_job(hash_pin, pin, runtime.card_key)
         runtime.directory.set_pin(resident.resident_id, pin_hash, duress=duress)
         await runtime.async_save()
+
+
+async def async_create_visitor_code(
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    resident: Resident,
+    valid_until: float,
+    uses: int,
+    requester: str | None,
+) -> str:
+    """Make, store and return a new visitor code of the resident's household.
+
+    Counts against the requester's budget like a PIN change (codes are ways in, and each
+    one made is stored), and within the household's cap of active codes. The code differs
+    from every stored PIN and code, so that it names one hash at the keypad.
+    """
+    await _async_spend_attempt(runtime, requester)
+    async with runtime.pin_changes:
+        runtime.directory.drop_expired_visitor_codes(time.time())
+        candidates = runtime.directory.pin_candidates()
+        while await hass.async_add_executor_job(
+            find_pin, code := new_visitor_code(), candidates, runtime.card_key
+        ):
+            pass
+        pin_hash = await hass.async_add_executor_job(hash_pin, code, runtime.card_key)
+        runtime.directory.add_visitor_code(resident.resident_id, pin_hash, valid_until, uses)
+        await runtime.async_save()
+    return code
+
+
+async def _async_spend_attempt(runtime: FaceGateRuntime, requester: str | None) -> None:
+    """Spend one of a non-admin user's attempts (stored at once), or refuse when none is left."""
+    if requester is None:
+        return
+    now = time.time()
+    if runtime.pin_probes.wait(requester, now):
+        raise AccessError("too_many_pin_changes")
+    runtime.pin_probes.spend(requester, now)
+    await runtime.async_save()
 
 
 async def async_check_user(hass: HomeAssistant, user_id: str | None) -> None:

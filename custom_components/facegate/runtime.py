@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 
+from .access.attempts import AttemptBudget
 from .access.audit import AuditLog
 from .access.controller import AccessController, Decision, Door
 from .access.directory import Directory
@@ -100,8 +102,9 @@ class FaceGateRuntime:
     # Per door, what carries out a granted decision (the door's lock entity registers it).
     releases: dict[str, Callable[[Decision], Awaitable[None]]] = field(default_factory=dict)
     lock_entity_ids: dict[str, str] = field(default_factory=dict)  # door id -> its lock
-    # Refused PIN changes per HA user: "PIN in use" answers would otherwise reveal PINs.
-    pin_probes: Lockout = field(default_factory=Lockout)
+    # PIN changes and visitor codes per non-admin HA user, whatever their outcome: "PIN in
+    # use" answers would otherwise reveal PINs (see access/attempts.py).
+    pin_probes: AttemptBudget = field(default_factory=AttemptBudget)
     # One PIN change at a time: "in use" is checked, then the hash stored, with awaits between.
     pin_changes: asyncio.Lock = field(default_factory=asyncio.Lock)
     # (door id, camera entity id) -> what that camera sees (see face_watch.py).
@@ -119,6 +122,7 @@ class FaceGateRuntime:
         self.directory.load(data)
         self.lockout.load(data.get("lockouts", {}))
         self.audit.load(data.get("audit", []))
+        self.pin_probes.load(data.get("pin_change_attempts", {}))
         self.doors = {
             sub.subentry_id: DoorConfig.from_subentry(sub)
             for sub in entry.get_subentries_of_type(SUBENTRY_DOOR)
@@ -142,6 +146,7 @@ class FaceGateRuntime:
             **self.directory.as_dict(),
             "lockouts": self.lockout.as_dict(),
             "audit": self.audit.as_list(),
+            "pin_change_attempts": self.pin_probes.as_dict(time.time()),
         }
 
     async def async_save(self) -> None:

@@ -25,13 +25,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from . import gate, voice
-from .access.credentials import hash_pin, new_visitor_code
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .const import DOMAIN
 from .face_photos import MAX_PHOTOS, async_camera_samples, async_photo_files
 from .permissions import async_check_may_manage, async_codeless_decision, async_is_admin
-from .residents import async_check_user, async_set_pin
+from .residents import async_check_user, async_create_visitor_code, async_set_pin
 from .runtime import FaceGateRuntime, loaded_runtimes
 from .tags import ENROL_WINDOW
 
@@ -406,13 +405,16 @@ async def _export_resident_data(hass: HomeAssistant, call: ServiceCall) -> Servi
 
 async def _create_visitor_code(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, resident = await _managed_resident(hass, call)
-    code = new_visitor_code()
+    user_id = call.context.user_id
     valid_until = time.time() + call.data[ATTR_VALID_FOR] * 60
-    pin_hash = await hass.async_add_executor_job(hash_pin, code)
-    runtime.directory.add_visitor_code(
-        resident.resident_id, pin_hash, valid_until, call.data[ATTR_USES]
+    code = await async_create_visitor_code(
+        hass,
+        runtime,
+        resident,
+        valid_until,
+        call.data[ATTR_USES],
+        requester=None if await async_is_admin(hass, user_id) else user_id,
     )
-    await runtime.async_save()
     return {"code": code, "valid_until": valid_until, "uses": call.data[ATTR_USES]}
 
 

@@ -27,11 +27,9 @@ def async_listen_for_cards(hass: HomeAssistant, runtime: FaceGateRuntime) -> Cal
             return
         if await _async_enrol_if_waiting(hass, runtime, device_id, tag_id):
             return
-        for door in list(runtime.doors.values()):
-            if device_id in door.reader_device_ids:
-                # A malformed UID from a reader opens nothing.
-                with contextlib.suppress(ServiceValidationError):
-                    await gate.async_present_card(hass, runtime, door.door_id, tag_id)
+        # A malformed UID from a reader opens nothing.
+        with contextlib.suppress(ServiceValidationError):
+            await gate.async_present_card_at_reader(hass, runtime, device_id, tag_id)
 
     return hass.bus.async_listen(EVENT_TAG_SCANNED, _on_tag)
 

@@ -15,7 +15,7 @@ from custom_components.facegate.access.controller import (
     Door,
     find_pin,
 )
-from custom_components.facegate.access.credentials import card_digest
+from custom_components.facegate.access.credentials import UNMATCHABLE, card_digest
 from custom_components.facegate.access.directory import Consent, Directory, PinCandidate
 from custom_components.facegate.access.lockout import Lockout
 from custom_components.facegate.access.modes import Mode, Policy
@@ -66,7 +66,7 @@ class Site:
         """What the HA layer does: lockout check, find_pin in the executor, decide."""
         decision = self.ctl.refuse_if_locked_out(door, "pin", now)
         if decision is None:
-            match = find_pin(pin, self.directory.pin_candidates(door.household_ids))
+            match = find_pin(pin, self.directory.pin_candidates(door.household_ids), CARD_KEY)
             decision = self.ctl.decide_pin(door, match, now)
         self.decisions.append(decision)
         return decision
@@ -138,19 +138,19 @@ def test_find_pin_with_real_hashes(real_hashes):
         PinCandidate("duress", "r1", real_hashes[OTHER_PIN]),
         PinCandidate("visitor", "v1", real_hashes[THIRD_PIN]),
     ]
-    assert find_pin(OTHER_PIN, candidates) is candidates[1]
-    assert find_pin(WRONG_PIN, candidates) is None
+    assert find_pin(OTHER_PIN, candidates, CARD_KEY) is candidates[1]
+    assert find_pin(WRONG_PIN, candidates, CARD_KEY) is None
 
 
 def test_find_pin_picks_the_right_one_among_several():
     candidates = [PinCandidate("pin", f"r{i}", cheap_hash(f"58{i}3917")) for i in range(6)]
-    assert find_pin("5843917", candidates) is candidates[4]
-    assert find_pin("5803917", candidates) is candidates[0]
-    assert find_pin("5863917", candidates) is None
-    assert find_pin(GOOD_PIN, []) is None
+    assert find_pin("5843917", candidates, CARD_KEY) is candidates[4]
+    assert find_pin("5803917", candidates, CARD_KEY) is candidates[0]
+    assert find_pin("5863917", candidates, CARD_KEY) is None
+    assert find_pin(GOOD_PIN, [], CARD_KEY) is None
 
 
-def test_find_pin_checks_every_candidate(monkeypatch):
+def test_find_pin_checks_every_legacy_candidate(monkeypatch):
     candidates = [PinCandidate("pin", f"r{i}", cheap_hash(GOOD_PIN)) for i in range(4)]
     calls = []
     real_verify = controller_module.verify_pin
@@ -160,20 +160,22 @@ def test_find_pin_checks_every_candidate(monkeypatch):
         return real_verify(pin, stored)
 
     monkeypatch.setattr(controller_module, "verify_pin", counting_verify)
-    # Every candidate matches: the first wins, and all are still checked.
-    assert find_pin(GOOD_PIN, candidates) is candidates[0]
-    assert calls == [c.pin for c in candidates]
+    # Stored without lookup digests, every candidate matches: the first wins, and all are
+    # still checked (then the dummy hash, as no lookup digest named any).
+    assert find_pin(GOOD_PIN, candidates, CARD_KEY) is candidates[0]
+    assert calls == [c.pin for c in candidates] + [UNMATCHABLE]
 
 
 # PIN and card -----------------------------------------------------------------------------
 
 
 def test_decision_granted_property():
-    def make(outcome):
-        return Decision("front", "pin", outcome, "x")
+    def make(outcome, reason="x"):
+        return Decision("front", "pin", outcome, reason)
 
     assert make(Outcome.GRANTED).granted
-    assert make(Outcome.DURESS).granted
+    assert make(Outcome.DURESS, "duress").granted
+    assert not make(Outcome.DURESS, "second_factor_needed").granted  # alarm, door shut
     assert not make(Outcome.DENIED).granted
     assert not make(Outcome.LOCKOUT).granted
 
@@ -230,13 +232,24 @@ def test_refused_while_locked_out(site):
     assert site.pin(FRONT, ALICE_PIN, locked_at + 30).outcome is Outcome.GRANTED
 
 
-def test_grant_resets_the_failure_count(site):
+@pytest.mark.parametrize("kind", ["pin", "duress", "visitor", "card"])
+def test_scenario3_a_grant_does_not_forgive_earlier_failures(site, kind):
+    """An attacker's own credential, of any kind, interleaved with guesses forgives none."""
+    site.directory.add_visitor_code(site.alice, cheap_hash(VISITOR_PIN), T0 + 3600, 20)
+    own = {
+        "pin": lambda now: site.pin(FRONT, ALICE_PIN, now),
+        "duress": lambda now: site.pin(FRONT, ALICE_DURESS, now),
+        "visitor": lambda now: site.pin(FRONT, VISITOR_PIN, now),
+        "card": lambda now: site.card(FRONT, ALICE_CARD, now),
+    }[kind]
     for i in range(4):
-        site.pin(FRONT, WRONG_PIN, T0 + i)
-    site.pin(FRONT, ALICE_PIN, T0 + 5)
-    assert front_failures(site) == 0
-    for i in range(4):
-        assert site.pin(FRONT, WRONG_PIN, T0 + 10 + i).outcome is Outcome.DENIED
+        assert site.pin(FRONT, WRONG_PIN, T0 + 2 * i).outcome is Outcome.DENIED
+        assert own(T0 + 2 * i + 1).granted
+    assert front_failures(site) == 4
+    fifth = site.pin(FRONT, WRONG_PIN, T0 + 10)
+    assert_decision(fifth, Outcome.LOCKOUT, "too_many_failures", "pin")
+    # Locked out: the attacker's own credential is refused too, unheard.
+    assert own(T0 + 11).reason == "locked_out"
 
 
 def test_resident_of_a_household_the_door_does_not_serve(site):
@@ -273,13 +286,37 @@ def test_duress_pin(site):
     decision = site.pin(FRONT, ALICE_DURESS, T0 + 10)
     assert_decision(decision, Outcome.DURESS, "duress", "pin", site.alice, "h1")
     assert decision.granted
-    assert front_failures(site) == 0  # opens like a success
+    assert front_failures(site) == 3  # opens, and forgives nothing
     assert site.audit.records[-1].outcome is Outcome.DURESS
 
 
-def test_duress_pin_needs_no_second_factor(site):
-    decision = site.pin(FRONT, BEN_DURESS, T0)
-    assert_decision(decision, Outcome.DURESS, "duress", "pin", site.ben, "h2")
+def test_scenario7_a_duress_pin_needs_the_second_factor(site):
+    """Ben's household needs two modes: his duress PIN alone raises the alarm, opens nothing."""
+    alone = site.pin(FRONT, BEN_DURESS, T0)
+    assert_decision(alone, Outcome.DURESS, "second_factor_needed", "pin", site.ben, "h2")
+    assert not alone.granted
+    # Shown at the door exactly as his normal PIN alone would be.
+    normal = site.pin(SIDE, BEN_PIN, T0)
+    assert (normal.reason, normal.granted) == (alone.reason, alone.granted)
+    # With his card, the door opens, and the alarm is raised again.
+    both = site.card(FRONT, BEN_CARD, T0 + 5)
+    assert_decision(both, Outcome.DURESS, "duress", "pin+card", site.ben, "h2")
+    assert both.granted
+
+
+def test_scenario7_card_then_duress_pin_opens_under_duress(site):
+    first = site.card(FRONT, BEN_CARD, T0)
+    assert_decision(first, Outcome.DENIED, "second_factor_needed", "card", site.ben, "h2")
+    decision = site.pin(FRONT, BEN_DURESS, T0 + 5)
+    assert_decision(decision, Outcome.DURESS, "duress", "card+pin", site.ben, "h2")
+
+
+def test_scenario7_a_duress_pin_refused_by_a_rule_still_raises_the_alarm(site):
+    site.directory.set_mode("h1", Mode.CARD, True)
+    site.directory.set_mode("h1", Mode.PIN, False)
+    decision = site.pin(FRONT, ALICE_DURESS, T0)
+    assert_decision(decision, Outcome.DURESS, "mode_disabled", "pin", site.alice, "h1")
+    assert not decision.granted
 
 
 def test_removed_resident_while_matching(site):
@@ -431,7 +468,7 @@ def test_visitor_code_grants_and_is_used_up(site):
     first = site.pin(FRONT, VISITOR_PIN, T0 + 1)
     assert_decision(first, Outcome.GRANTED, "visitor_code", "visitor", None, "h1")
     assert first.granted
-    assert front_failures(site) == 0
+    assert front_failures(site) == 1  # a grant forgives no failure
     assert site.directory.visitor_codes[code_id].uses_left == 1
     assert site.pin(FRONT, VISITOR_PIN, T0 + 2).outcome is Outcome.GRANTED
     assert code_id not in site.directory.visitor_codes

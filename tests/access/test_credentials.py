@@ -159,7 +159,7 @@ def test_verify_right_and_wrong_pin(real_hashes):
 
 
 def test_same_pin_hashes_with_different_salts(real_hashes):
-    again = hash_pin(GOOD_PIN)
+    again = hash_pin(GOOD_PIN, CARD_KEY)
     first = real_hashes[GOOD_PIN]
     assert again.salt != first.salt
     assert again.digest != first.digest
@@ -181,6 +181,7 @@ def test_pin_hash_round_trip(real_hashes):
         "n": SCRYPT_N,
         "r": SCRYPT_R,
         "p": SCRYPT_P,
+        "lookup": stored.lookup,
     }
     restored = PinHash.from_dict(data)
     assert restored == stored

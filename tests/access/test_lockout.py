@@ -65,27 +65,21 @@ def test_failures_are_cleared_by_a_lockout():
     assert fail(lockout, 4, after) == [0.0] * 4  # a fresh count of five
 
 
-def test_success_resets_count_and_escalation():
+def test_scenario3_a_grant_does_not_forgive_earlier_failures():
+    """Failures expire only with time: the lockout has no way to be told "that went well"."""
     lockout = Lockout()
-    fail(lockout, 5, T0)  # 30 s
-    fail(lockout, 5, T0 + 100)  # 60 s
-    lockout.record_success("front")
-    assert lockout.remaining("front", T0 + 105) == 0.0  # a success also ends the lockout
-    assert lockout.as_dict() == {}
-    assert fail(lockout, 5, T0 + 200) == [0.0, 0.0, 0.0, 0.0, 30.0]
+    assert not hasattr(lockout, "record_success")
+    fail(lockout, 4, T0)
+    assert fail(lockout, 1, T0 + 10) == [30.0]  # whatever was granted in between
 
 
-def test_success_clears_pending_failures():
+def test_scenario3_failures_expire_with_the_window():
     lockout = Lockout()
     fail(lockout, 4, T0)
-    lockout.record_success("front")
-    assert fail(lockout, 4, T0 + 10) == [0.0] * 4
-
-
-def test_success_on_unknown_door_is_harmless():
-    lockout = Lockout()
-    lockout.record_success("front")
-    assert lockout.as_dict() == {}
+    # The first four fall out of the five-minute window one by one.
+    assert fail(lockout, 1, T0 + 300) == [0.0]
+    assert fail(lockout, 1, T0 + 301) == [0.0]
+    assert lockout.remaining("front", T0 + 302) == 0.0
 
 
 def test_quiet_period_forgives_escalation():

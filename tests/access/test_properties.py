@@ -137,7 +137,7 @@ def test_find_pin_finds_exactly_the_enrolled_one(data):
     guess = data.draw(
         st.one_of(HOSTILE_TEXT, st.sampled_from(pins), near_misses(pins[0])), label="guess"
     )
-    match = find_pin(guess, directory.pin_candidates())
+    match = find_pin(guess, directory.pin_candidates(), CARD_KEY)
     assert (match.owner_id if match else None) == owners.get(guess)
 
 
@@ -342,7 +342,7 @@ def test_the_controller_opens_only_for_a_credential_and_never_while_locked_out(a
         decision = controller.refuse_if_locked_out(door, method, now)
         if decision is None:
             if method == "pin":
-                match = find_pin(secret, directory.pin_candidates(door.household_ids))
+                match = find_pin(secret, directory.pin_candidates(door.household_ids), CARD_KEY)
                 decision = controller.decide_pin(door, match, now)
             else:
                 digest = _raises_only_access_error(card_digest, secret, CARD_KEY)

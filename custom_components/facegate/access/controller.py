@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .audit import AuditLog, AuditRecord, Outcome
-from .credentials import verify_pin
+from .credentials import PIN_PATTERN, UNMATCHABLE, pin_lookup, same_digest, verify_pin
 from .directory import Directory, PinCandidate, Resident
 from .lockout import Lockout
 from .modes import Mode, Policy
@@ -16,6 +16,7 @@ from .modes import Mode, Policy
 SECOND_FACTOR_WINDOW = 30.0  # seconds between the two modes of a two-mode household
 METHOD_VISITOR = "visitor"
 METHOD_VOICE = "voice"
+REASON_DURESS = "duress"  # the reason of a duress PIN that opened the door
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,19 +43,37 @@ class Decision:
 
     @property
     def granted(self) -> bool:
-        """Whether the door opens (a duress PIN opens too, and raises the alarm)."""
-        return self.outcome in (Outcome.GRANTED, Outcome.DURESS)
+        """Whether the door opens (a duress PIN opens too, and raises the alarm).
+
+        A duress PIN that a rule turns away (no second factor yet) raises the alarm too:
+        outcome DURESS with that rule's reason, and the door stays shut.
+        """
+        return self.outcome is Outcome.GRANTED or (
+            self.outcome is Outcome.DURESS and self.reason == REASON_DURESS
+        )
 
 
-def find_pin(pin: str, candidates: Sequence[PinCandidate]) -> PinCandidate | None:
-    """The candidate whose hash matches (slow: one scrypt per candidate; run in an executor).
+def find_pin(pin: str, candidates: Sequence[PinCandidate], key: bytes) -> PinCandidate | None:
+    """The candidate whose hash matches (slow: scrypt; run in an executor).
 
-    Every candidate is checked, so the time taken does not reveal which one matched.
+    The PIN's keyed lookup digest names its candidate, whose scrypt hash is then verified
+    once: one key derivation per attempt however many PINs and codes the site holds (one on
+    a dummy hash when none is named, so the time taken tells nothing). Candidates stored
+    before lookup digests existed (`lookup` None) are each verified, as they always were,
+    until a match gives them their digest (Directory.add_pin_lookup).
     """
+    if not PIN_PATTERN.fullmatch(pin):
+        return None
+    lookup = pin_lookup(pin, key)
+    named = [c.pin for c in candidates if c.pin.lookup and same_digest(c.pin.lookup, lookup)]
     match = None
     for candidate in candidates:
-        if verify_pin(pin, candidate.pin) and match is None:
+        # Legacy candidates and those the digest names: each verified, none skipped.
+        wanted = candidate.pin.lookup is None or candidate.pin in named
+        if wanted and verify_pin(pin, candidate.pin) and match is None:
             match = candidate
+    if not named:
+        verify_pin(pin, UNMATCHABLE)
     return match
 
 
@@ -65,7 +84,7 @@ class AccessController:
         self.directory = directory
         self.lockout = lockout
         self.audit = audit
-        self._pending: dict[tuple[str, str], tuple[Mode, float]] = {}
+        self._pending: dict[tuple[str, str], tuple[Mode, float, bool]] = {}
 
     def refuse_if_locked_out(self, door: Door, method: str, now: float) -> Decision | None:
         """A denial while the door's readers are locked out (checked before any hashing)."""
@@ -94,6 +113,28 @@ class AccessController:
         if resident is None:
             return self._failure(door, Mode.CARD, now)
         return self._resident_factor(door, resident, Mode.CARD, now)
+
+    def decide_card_at_reader(
+        self, doors: Sequence[Door], digest: str, now: float
+    ) -> list[Decision]:
+        """Decide one tap at a reader that serves these doors: one attempt, whatever their number.
+
+        A known card is decided only at the doors serving its holder's household, so a
+        neighbour's tap at a shared reader counts nowhere as a failure. An unknown card
+        (or one none of these doors serves) counts once at each door: guesses at a shared
+        reader lock all its doors out together. A door already locked out refuses unheard.
+        """
+        resident = self.directory.card_owner(digest)
+        served = [d for d in doors if resident and resident.household_id in d.household_ids]
+        decisions = []
+        for door in served or doors:
+            if refused := self.refuse_if_locked_out(door, Mode.CARD, now):
+                decisions.append(refused)
+            elif resident and served:
+                decisions.append(self._resident_factor(door, resident, Mode.CARD, now))
+            else:
+                decisions.append(self._failure(door, Mode.CARD, now))
+        return decisions
 
     def decide_face(
         self, door: Door, resident_id: str, now: float, *, via: str | None = None
@@ -145,7 +186,6 @@ class AccessController:
                 now,
             )
         self.directory.use_visitor_code(code_id)
-        self.lockout.record_success(door.door_id)
         decision = Decision(
             door.door_id,
             METHOD_VISITOR,
@@ -170,43 +210,67 @@ class AccessController:
         if household is None or resident.household_id not in door.household_ids:
             return self._failure(door, label, now)
         if mode not in household.modes:
-            return self._denied(door, label, "mode_disabled", resident, now)
-        if duress:
-            return self._grant(door, resident, label, now, duress=True)
+            return self._denied(door, label, "mode_disabled", resident, now, duress=duress)
         if household.policy is Policy.TWO_MODES:
-            first = self._second_factor(door, resident, mode, now)
+            # A duress PIN is a PIN: it needs the second factor like any other, or it would
+            # be the one PIN that opens alone. It raises the alarm either way (_denied).
+            first = self._second_factor(door, resident, mode, now, duress=duress)
             if first is None:
-                return self._denied(door, label, "second_factor_needed", resident, now)
-            label = f"{via}+{first}+{mode}" if via else f"{first}+{mode}"
-        return self._grant(door, resident, label, now)
+                return self._denied(
+                    door, label, "second_factor_needed", resident, now, duress=duress
+                )
+            earlier_mode, earlier_duress = first
+            duress = duress or earlier_duress
+            label = f"{via}+{earlier_mode}+{mode}" if via else f"{earlier_mode}+{mode}"
+        return self._grant(door, resident, label, now, duress=duress)
 
-    def _second_factor(self, door: Door, resident: Resident, mode: Mode, now: float) -> Mode | None:
-        """The earlier, different mode this resident presented here in time, if any."""
+    def _second_factor(
+        self, door: Door, resident: Resident, mode: Mode, now: float, *, duress: bool
+    ) -> tuple[Mode, bool] | None:
+        """The earlier, different mode this resident presented here in time, if any.
+
+        With it, whether that earlier factor was a duress PIN: the door then opens as under
+        duress whichever factor came second.
+        """
         key = (door.door_id, resident.resident_id)
         earlier = self._pending.pop(key, None)
         if earlier and earlier[0] is not mode and now - earlier[1] <= SECOND_FACTOR_WINDOW:
-            return earlier[0]
-        self._pending[key] = (mode, now)
+            return earlier[0], earlier[2]
+        self._pending[key] = (mode, now, duress)
         return None
 
     def _grant(
         self, door: Door, resident: Resident, method: str, now: float, *, duress: bool = False
     ) -> Decision:
-        self.lockout.record_success(door.door_id)
-        outcome, reason = (Outcome.DURESS, "duress") if duress else (Outcome.GRANTED, "granted")
+        # No lockout reset: a grant forgives no earlier failure (see lockout.py).
+        outcome, reason = (
+            (Outcome.DURESS, REASON_DURESS) if duress else (Outcome.GRANTED, "granted")
+        )
         decision = Decision(
             door.door_id, method, outcome, reason, resident.resident_id, resident.household_id
         )
         return self.record(decision, now)
 
     def _denied(
-        self, door: Door, method: str, reason: str, resident: Resident | None, now: float
+        self,
+        door: Door,
+        method: str,
+        reason: str,
+        resident: Resident | None,
+        now: float,
+        *,
+        duress: bool = False,
     ) -> Decision:
-        """A known person turned away by a rule: not a guess, so not counted for lockout."""
+        """A known person turned away by a rule: not a guess, so not counted for lockout.
+
+        A duress PIN turned away still raises the alarm (outcome DURESS, door shut): the
+        person under threat may never get to present the second factor. The reason shown
+        at the door is the same as for their normal PIN, so nothing there betrays it.
+        """
         decision = Decision(
             door.door_id,
             method,
-            Outcome.DENIED,
+            Outcome.DURESS if duress else Outcome.DENIED,
             reason,
             resident.resident_id if resident else None,
             resident.household_id if resident else None,

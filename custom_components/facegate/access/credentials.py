@@ -34,6 +34,8 @@ SCRYPT_N = 2**14  # about 16 MiB of memory per hash: costly to brute-force a sto
 SCRYPT_R = 8
 SCRYPT_P = 1
 HASH_BYTES = 32
+# Domain separation: the PIN lookup key is derived from the site's card key, never equal to it.
+_LOOKUP_CONTEXT = b"facegate pin lookup v1"
 
 
 def check_pin_strength(pin: str) -> None:
@@ -57,31 +59,64 @@ def _is_weak(pin: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class PinHash:
-    """A salted scrypt hash of a PIN, with the cost parameters it was made with."""
+    """A salted scrypt hash of a PIN, with the cost parameters it was made with.
+
+    `lookup` is the PIN's keyed digest (pin_lookup), which finds the hash to verify without
+    trying every one; None for hashes stored before it existed, until the PIN is next used.
+    """
 
     salt: str
     digest: str
     n: int = SCRYPT_N
     r: int = SCRYPT_R
     p: int = SCRYPT_P
+    lookup: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the store."""
-        return {"salt": self.salt, "digest": self.digest, "n": self.n, "r": self.r, "p": self.p}
+        return {
+            "salt": self.salt,
+            "digest": self.digest,
+            "n": self.n,
+            "r": self.r,
+            "p": self.p,
+            "lookup": self.lookup,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PinHash:
         """Read the store's form back."""
+        lookup = data.get("lookup")
         return cls(
-            str(data["salt"]), str(data["digest"]), int(data["n"]), int(data["r"]), int(data["p"])
+            str(data["salt"]),
+            str(data["digest"]),
+            int(data["n"]),
+            int(data["r"]),
+            int(data["p"]),
+            str(lookup) if lookup else None,
         )
 
 
-def hash_pin(pin: str) -> PinHash:
-    """Hash a PIN with a fresh random salt (slow: call from an executor)."""
+def hash_pin(pin: str, key: bytes) -> PinHash:
+    """Hash a PIN with a fresh random salt, with its lookup digest (slow: call from an executor).
+
+    `key` is the site's card key (the lookup key is derived from it).
+    """
     salt = secrets.token_bytes(16)
     digest = _scrypt(pin, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    return PinHash(_b64(salt), _b64(digest))
+    return PinHash(_b64(salt), _b64(digest), lookup=pin_lookup(pin, key))
+
+
+def pin_lookup(pin: str, key: bytes) -> str:
+    """The keyed digest of a PIN that names its stored hash (fast: two HMACs).
+
+    Keyed like card digests, with a key derived from the site's card key, which lives in the
+    private secrets file: the site store alone does not let anyone test PINs against it.
+    Whoever holds both files can test every 4 to 6-digit PIN in seconds, as they could test
+    them against the scrypt hashes in hours: the scrypt hash guards the store, not the keys.
+    """
+    lookup_key = hmac.new(key, _LOOKUP_CONTEXT, hashlib.sha256).digest()
+    return hmac.new(lookup_key, pin.encode(), hashlib.sha256).hexdigest()
 
 
 def verify_pin(pin: str, stored: PinHash) -> bool:
@@ -97,6 +132,10 @@ def verify_pin(pin: str, stored: PinHash) -> bool:
     return hmac.compare_digest(
         _scrypt(pin, salt, stored.n, stored.r, stored.p), _unb64(stored.digest)
     )
+
+
+# Verified when no stored hash is named, so that every attempt costs one key derivation.
+UNMATCHABLE = PinHash("A" * 24, "A" * 44)  # zero salt; a digest no scrypt output equals
 
 
 def _scrypt(pin: str, salt: bytes, n: int, r: int, p: int) -> bytes:

@@ -7,7 +7,7 @@ that the slow hashing runs in an executor while this object is only touched from
 import secrets
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .credentials import PinHash
@@ -15,6 +15,7 @@ from .errors import AccessError
 from .modes import Mode, Policy, validate_modes
 
 MAX_NAME_LENGTH = 64
+MAX_VISITOR_CODES = 10  # active codes per household: each is a way in, and costs a lookup
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})  # control characters, lone surrogates
 
 
@@ -154,9 +155,15 @@ class Directory:
         return resident
 
     def remove_resident(self, resident_id: str) -> None:
-        """Delete a resident and every credential and consent they had."""
+        """Delete a resident and every credential and consent they had, and their visitor codes.
+
+        A code is its creator's word for a guest: it goes with them.
+        """
         self.resident(resident_id)
         del self.residents[resident_id]
+        self.visitor_codes = {
+            k: v for k, v in self.visitor_codes.items() if v.created_by != resident_id
+        }
 
     def residents_of(self, household_ids: Iterable[str]) -> list[Resident]:
         """Residents of these households."""
@@ -192,6 +199,23 @@ class Directory:
         else:
             resident.pin = pin
 
+    def add_pin_lookup(self, candidate: PinCandidate, lookup: str) -> None:
+        """Give a hash stored without a lookup digest its digest, once its PIN matched it.
+
+        Nothing changes if the credential was replaced or removed in the meantime.
+        """
+        upgraded = replace(candidate.pin, lookup=lookup)
+        if candidate.kind == "visitor":
+            code = self.visitor_codes.get(candidate.owner_id)
+            if code and code.pin is candidate.pin:
+                code.pin = upgraded
+            return
+        resident = self.residents.get(candidate.owner_id)
+        if resident and resident.pin is candidate.pin:
+            resident.pin = upgraded
+        elif resident and resident.duress_pin is candidate.pin:
+            resident.duress_pin = upgraded
+
     def add_card(self, resident_id: str, digest: str) -> None:
         """Give a resident a card; a card belongs to one resident only."""
         resident = self.resident(resident_id)
@@ -219,10 +243,17 @@ class Directory:
     def add_visitor_code(
         self, resident_id: str, pin: PinHash, valid_until: float, uses: int
     ) -> VisitorCode:
-        """A visitor code for the resident's household."""
+        """A visitor code for the resident's household, within its cap of active codes.
+
+        Callers drop expired codes first (drop_expired_visitor_codes), so the cap counts
+        only active ones.
+        """
         resident = self.resident(resident_id)
         if uses < 1:
             raise AccessError("invalid_uses")
+        active = [c for c in self.visitor_codes.values() if c.household_id == resident.household_id]
+        if len(active) >= MAX_VISITOR_CODES:
+            raise AccessError("too_many_visitor_codes")
         code = VisitorCode(
             secrets.token_hex(8), resident.household_id, resident_id, pin, valid_until, uses
         )

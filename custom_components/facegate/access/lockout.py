@@ -1,4 +1,9 @@
-"""Per-door lockout after repeated failures, escalating, and kept across restarts."""
+"""Per-door lockout after repeated failures, escalating, and kept across restarts.
+
+Failures expire only with time, as on commercial keypads: a grant forgives nothing, or
+anyone holding one valid credential (their own PIN, a visitor code) could interleave it with
+guesses and never be locked out.
+"""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,8 +15,8 @@ MAX_LEVEL = 32  # far beyond any max_lockout; keeps 2**level finite
 class LockoutPolicy:
     """Defaults: 5 failures within 5 minutes lock the door's readers for 30 s, then 60 s, ...
 
-    Each further lockout doubles, up to 15 minutes; a success or a quiet period as long as the
-    longest lockout starts again from the first step.
+    Each further lockout doubles, up to 15 minutes; only a quiet period as long as the longest
+    lockout starts again from the first step.
     """
 
     max_failures: int = 5
@@ -52,10 +57,6 @@ class Lockout:
         state.failures.clear()
         state.locked_until = now + duration
         return duration
-
-    def record_success(self, door_id: str) -> None:
-        """A granted attempt clears the door's failures and its escalation."""
-        self._doors.pop(door_id, None)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the store."""
