@@ -273,9 +273,9 @@ async def test_a_burst_cannot_outrun_the_lockout(
     hashed: list[str] = []
     real_find_pin = find_pin
 
-    def counting_find_pin(pin: str, candidates: Any) -> Any:
+    def counting_find_pin(pin: str, candidates: Any, key: bytes) -> Any:
         hashed.append(pin)
-        return real_find_pin(pin, candidates)
+        return real_find_pin(pin, candidates, key)
 
     rng = random.Random(3)  # noqa: S311
     pins = [wrong_pin(rng) for _ in range(30)] + [PIN]
