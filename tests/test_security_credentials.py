@@ -41,6 +41,7 @@ from custom_components.facegate.const import (
     SUBENTRY_HOUSEHOLD,
 )
 from custom_components.facegate.gate import EVENT_ACCESS
+from custom_components.facegate.logbook import describe_decision
 
 from .conftest import FLAT_1, FLAT_2, FRONT_DOOR, READER, _subentry, setup_site, site_entry
 from .test_doors import CARD, LOCK, OTHER_PIN, PIN, add_resident, call, read_store, unlock
@@ -235,6 +236,9 @@ async def test_scenario7_a_duress_pin_needs_the_second_factor(
     assert [(e.data["outcome"], e.data["reason"]) for e in events] == [
         ("duress", "second_factor_needed")
     ]
+    assert describe_decision(events[0].data) == (
+        "denied (PIN): waiting for a second, different way in (duress PIN: alarm raised)"
+    )
 
     await tap(hass)  # the second factor: the door opens, under duress
     assert hass.states.get(LOCK).state == LockState.UNLOCKED
