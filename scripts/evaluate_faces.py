@@ -519,7 +519,8 @@ def _subset(dataset: Dataset, names: Iterable[str]) -> Dataset:
 def _score(result: Result, groups: Sequence[str], settings: DecisionSettings) -> tuple[float, ...]:
     """Lower is better. Security first, with headroom for unseen people: genuine refusals up to
     TUNE_FRR (half the target) are allowed; then the worst group's FAR, the overall FAR; among
-    equals the strictest cap (the farthest from the impostors), the loosest ratio, no margin.
+    equals the strictest cap (the farthest from the impostors), the loosest ratio, the widest
+    margin.
     """
     worst_far = max((result.far[g].rate for g in groups), default=0.0)
     far, frr = result.overall(groups)
@@ -529,7 +530,7 @@ def _score(result: Result, groups: Sequence[str], settings: DecisionSettings) ->
         far.rate,
         settings.max_distance,
         -settings.neighbour_ratio,
-        settings.min_margin,
+        -settings.min_margin,
     )
 
 

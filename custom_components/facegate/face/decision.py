@@ -77,7 +77,7 @@ DEFAULT_SETTINGS = DecisionSettings()
 # MobileFaceNet's unit embeddings (Euclidean distance sqrt(2 - 2 cos)): the constants derived by
 # scripts/evaluate --engine mobilefacenet --derive (cross-validated over identities, see
 # docs/face-accuracy.md).
-MOBILEFACENET_SETTINGS = DecisionSettings(max_distance=1.0, neighbour_ratio=0.9, min_margin=0.05)
+MOBILEFACENET_SETTINGS = DecisionSettings(max_distance=1.04, neighbour_ratio=1.0, min_margin=0.05)
 
 ENGINE_SETTINGS = {
     ENGINE_KEYS[ENGINE_DLIB]: DEFAULT_SETTINGS,
