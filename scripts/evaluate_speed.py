@@ -75,7 +75,7 @@ def main() -> int:
         _, _, points = engine.detector.detect(image)
         crop = align(image, points[0])
         detect = median_ms(lambda engine=engine: engine.detector.detect(image), args.runs)
-        embed = median_ms(lambda engine=engine: engine.encoder.embed_crop(crop), args.runs)
+        embed = median_ms(lambda e=engine, c=crop: e.encoder.embed_crop(c), args.runs)
         whole = median_ms(lambda engine=engine: engine.analyze(image), args.runs)
         print(f"| mobilefacenet | {runtime} | {detect:.0f} ms | {embed:.0f} ms | {whole:.0f} ms |")
     dlib_engine = FaceEngine()
