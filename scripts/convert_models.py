@@ -114,6 +114,8 @@ def main(argv: list[str]) -> int:
     )
     (TARGET / "SHA256SUMS").write_text(sums)
     print(sums, end="")
+    digest = hashlib.sha256(sums.encode()).hexdigest()
+    print(f"\nSUMS_SHA256 (face/onnx_numpy.py) = {digest!r}")
     return 0
 
 

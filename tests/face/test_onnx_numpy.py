@@ -155,16 +155,21 @@ def test_a_changed_graph_description_is_refused(tmp_path: Path) -> None:
         load_graph(*YUNET, runtime="numpy", root=root)
 
 
-def test_a_missing_checksum_list_or_entry_is_refused(tmp_path: Path) -> None:
-    """Without SHA256SUMS, or with the file's line removed, nothing loads."""
+def test_a_rewritten_or_missing_checksum_list_is_refused(tmp_path: Path) -> None:
+    """Changing a file AND its line in SHA256SUMS is still refused: the list is pinned in code."""
     root = _copy_models(tmp_path)
+    weights = root / YUNET[0] / f"{YUNET[1]}.npz"
+    weights.write_bytes(weights.read_bytes() + b"\0")
     sums = root / SUMS_FILE
+    name = f"{YUNET[0]}/{YUNET[1]}.npz"
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     sums.write_text(
         "".join(
-            line + "\n" for line in sums.read_text().splitlines() if "yunet.npz" not in line
-        ).replace("yunet_s_640_640.npz", "other.npz")
+            f"{digest}  {name}\n" if line.endswith(name) else line + "\n"
+            for line in sums.read_text().splitlines()
+        )
     )
-    with pytest.raises(ModelFileError, match="not listed"):
+    with pytest.raises(ModelFileError, match=f"{SUMS_FILE} was changed"):
         load_graph(*YUNET, runtime="numpy", root=root)
     sums.unlink()
     with pytest.raises(ModelFileError, match="missing"):

@@ -30,6 +30,9 @@ type Attrs = Mapping[str, Any]
 MODELS_DIR = Path(__file__).parent / "models"
 SUMS_FILE = "SHA256SUMS"
 FORCE_NUMPY_ENV = "FACEGATE_ONNX_NUMPY"  # "1": never use onnxruntime (tests, comparisons)
+# The sha256 of the shipped SHA256SUMS: the list itself cannot be rewritten to fit changed files.
+# scripts/convert_models.py prints the new value when the models are converted again.
+SUMS_SHA256 = "4bfb7df145d441ff565e60d1203ce3a10d6279e2c48aca21caa43f225c773c97"
 
 
 class ModelFileError(Exception):
@@ -50,9 +53,12 @@ class Graph(Protocol):
 
 def _read_sums(folder: Path) -> dict[str, str]:
     try:
-        lines = (folder / SUMS_FILE).read_text().splitlines()
+        data = (folder / SUMS_FILE).read_bytes()
     except OSError as err:
         raise ModelFileError(f"{SUMS_FILE} is missing in {folder}") from err
+    if hashlib.sha256(data).hexdigest() != SUMS_SHA256:
+        raise ModelFileError(f"{SUMS_FILE} was changed (its sha256 differs from FaceGate's)")
+    lines = data.decode().splitlines()
     sums = {}
     for line in lines:
         digest, _, name = line.partition("  ")
