@@ -59,8 +59,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+# One BLAS thread, set before numpy loads: as in the engine process (face/worker.py).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -70,8 +74,14 @@ from custom_components.facegate.face.decision import (  # noqa: E402
     DEFAULT_SETTINGS,
     DecisionSettings,
     decide,
+    settings_for,
 )
 from custom_components.facegate.face.gallery import Gallery  # noqa: E402
+from custom_components.facegate.face.models import (  # noqa: E402
+    ENGINE_DLIB,
+    ENGINE_KEYS,
+    ENGINE_MOBILEFACENET,
+)
 from custom_components.facegate.face.protection import TemplateProtector  # noqa: E402
 
 type Encoding = npt.NDArray[np.float64]
@@ -88,8 +98,11 @@ UNKNOWN_SCENE_PREFIXES = ("group_pascal_", "collage_bald_actors", "single_unknow
 SCENES_GROUP = "unlabelled_scene_faces"
 TARGET_FAR = 0.01
 TARGET_FRR = 0.10
+TUNE_FRR = 0.05  # --derive: the genuine refusals allowed on the people it tunes on
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 DEFAULT_SWEEP = "0.40:0.60:0.02"  # tolerances (and FaceGate caps) for the sweep table
+# MobileFaceNet's unit embeddings: Euclidean distances sqrt(2 - 2 cos), between 0 and 2.
+ENGINE_SWEEP = {"mobilefacenet": "1.00:1.24:0.02"}
 
 
 # --- Encodings ----------------------------------------------------------------------------
@@ -142,12 +155,38 @@ def _face_recognition_encoder() -> Callable[[bytes], list[tuple[int, Encoding]]]
     return encode
 
 
-ENCODERS = {"facegate": _facegate_encoder, "face_recognition": _face_recognition_encoder}
+def _mobilefacenet_encoder() -> Callable[[bytes], list[tuple[int, Encoding]]]:
+    """The YuNet + MobileFaceNet engine (onnxruntime if installed, else the numpy executor)."""
+    engine_module = importlib.import_module("custom_components.facegate.face.engine")
+    neural = importlib.import_module("custom_components.facegate.face.mobilefacenet")
+    engine = neural.MobileFaceNetEngine()
+    print(f"mobilefacenet runtime: {engine.runtime}", file=sys.stderr)
+
+    def encode(data: bytes) -> list[tuple[int, Encoding]]:
+        faces = engine.analyze(engine_module.decode_image(data))
+        return [(face.width * (face.box[2] - face.box[0]), face.encoding) for face in faces]
+
+    return encode
+
+
+ENCODERS = {
+    "dlib": _facegate_encoder,
+    "facegate": _facegate_encoder,  # the dlib engine's former name
+    "mobilefacenet": _mobilefacenet_encoder,
+    "face_recognition": _face_recognition_encoder,
+}
+NAIVE_TOLERANCES = {ENGINE_KEYS[ENGINE_MOBILEFACENET]: (1.2, 1.1)}  # else 0.6 and 0.5
+ENGINE_KEY = {  # the encoder -> the engine key whose decision constants apply
+    "dlib": ENGINE_KEYS[ENGINE_DLIB],
+    "facegate": ENGINE_KEYS[ENGINE_DLIB],
+    "face_recognition": ENGINE_KEYS[ENGINE_DLIB],
+    "mobilefacenet": ENGINE_KEYS[ENGINE_MOBILEFACENET],
+}
 
 
 def cache_path(cache_dir: Path, engine: str = "facegate") -> Path:
     """The encoding cache of one engine: {sha256 hex: [[box area, [128 floats]], ...]}."""
-    return cache_dir / f"encodings-{engine}.json"
+    return cache_dir / f"encodings-{'facegate' if engine == 'dlib' else engine}.json"
 
 
 def encode_files(
@@ -283,15 +322,20 @@ def naive_rule(tolerance: float) -> Rule:
 
 
 def facegate_rule(
-    settings: DecisionSettings = DEFAULT_SETTINGS,
+    settings: DecisionSettings | None = None,
     name: str = "",
     protector: TemplateProtector | None = None,
+    engine: str = ENGINE_KEYS[ENGINE_DLIB],
 ) -> Rule:
-    """FaceGate's decision rule, templates protected (by default under a fresh random secret)."""
+    """FaceGate's decision rule, templates protected (by default under a fresh random secret).
+
+    ``settings`` default to the engine's (decision.settings_for).
+    """
     protector = protector or TemplateProtector(secrets.token_bytes(32))
+    settings = settings or settings_for(engine)
 
     def prepare(enrolled: Enrolled) -> Identify:
-        gallery = Gallery(protector)
+        gallery = Gallery(protector, engine)
         for resident_id, encodings in enrolled.items():
             gallery.add_identity(resident_id, encodings)
 
@@ -418,32 +462,136 @@ def evaluate_households(
     return result
 
 
-def default_rules() -> list[Rule]:
-    """The rules compared in docs/face-accuracy.md."""
-    return [naive_rule(0.6), naive_rule(0.5), facegate_rule(name="FaceGate (defaults)")]
+def default_rules(engine: str = ENGINE_KEYS[ENGINE_DLIB]) -> list[Rule]:
+    """The rules compared in docs/face-accuracy.md (nearest-sample tolerances per engine)."""
+    tolerances = NAIVE_TOLERANCES.get(engine, (0.6, 0.5))
+    return [
+        *(naive_rule(tolerance) for tolerance in tolerances),
+        facegate_rule(name="FaceGate (defaults)", engine=engine),
+    ]
 
 
-def sweep_values(spec: str = DEFAULT_SWEEP) -> list[float]:
+def sweep_values(
+    spec: str = DEFAULT_SWEEP, default: float = DEFAULT_SETTINGS.max_distance
+) -> list[float]:
     """The tolerances "START:STOP:STEP" (both ends included) and FaceGate's default cap."""
     start, stop, step = (float(part) for part in spec.split(":"))
-    if step <= 0 or not 0 < start <= stop <= 1:
-        raise ValueError(f"bad sweep {spec!r}: want 0 < START <= STOP <= 1 and STEP > 0")
+    if step <= 0 or not 0 < start <= stop <= 2:
+        raise ValueError(f"bad sweep {spec!r}: want 0 < START <= STOP <= 2 and STEP > 0")
     count = int(round((stop - start) / step, 6)) + 1
     values = {round(start + i * step, 4) for i in range(count)}
-    return sorted(values | {DEFAULT_SETTINGS.max_distance})
+    return sorted(values | {default})
 
 
-def sweep(dataset: Dataset, tolerances: Iterable[float]) -> list[tuple[float, str, Result]]:
+def sweep(
+    dataset: Dataset, tolerances: Iterable[float], engine: str = ENGINE_KEYS[ENGINE_DLIB]
+) -> list[tuple[float, str, Result]]:
     """(tolerance, rule, result): face_recognition's tolerance and FaceGate's cap, photos 1+2."""
     protector = TemplateProtector(secrets.token_bytes(32))  # one: making one takes a while
+    defaults = settings_for(engine)
     rows = []
     for tolerance in tolerances:
-        capped = replace(DEFAULT_SETTINGS, max_distance=tolerance)
+        capped = replace(defaults, max_distance=tolerance)
         rows.append((tolerance, "face_recognition", evaluate(naive_rule(tolerance), dataset)))
         rows.append(
-            (tolerance, "FaceGate", evaluate(facegate_rule(capped, protector=protector), dataset))
+            (
+                tolerance,
+                "FaceGate",
+                evaluate(facegate_rule(capped, protector=protector, engine=engine), dataset),
+            )
         )
     return rows
+
+
+# --- Deriving the constants by cross-validation over identities -----------------------------
+
+
+def _subset(dataset: Dataset, names: Iterable[str]) -> Dataset:
+    keep = set(names)
+    return Dataset(
+        {n: e for n, e in dataset.photos.items() if n in keep},
+        {n: g for n, g in dataset.groups.items() if n in keep},
+        [],
+        dataset.enrol,
+    )
+
+
+def _score(result: Result, groups: Sequence[str], settings: DecisionSettings) -> tuple[float, ...]:
+    """Lower is better. Security first, with headroom for unseen people: genuine refusals up to
+    TUNE_FRR (half the target) are allowed; then the worst group's FAR, the overall FAR; among
+    equals the strictest cap (the farthest from the impostors), the loosest ratio, the widest
+    margin.
+    """
+    worst_far = max((result.far[g].rate for g in groups), default=0.0)
+    far, frr = result.overall(groups)
+    return (
+        max(0.0, frr.rate - TUNE_FRR),
+        worst_far,
+        far.rate,
+        settings.max_distance,
+        -settings.neighbour_ratio,
+        -settings.min_margin,
+    )
+
+
+def tune(
+    dataset: Dataset, engine: str, grid: Sequence[DecisionSettings]
+) -> tuple[DecisionSettings, Result]:
+    """The settings of ``grid`` that do best on ``dataset`` (FAR target first, then FRR)."""
+    protector = TemplateProtector(secrets.token_bytes(32))
+    best: tuple[tuple[float, ...], DecisionSettings, Result] | None = None
+    for settings in grid:
+        result = evaluate(facegate_rule(settings, protector=protector, engine=engine), dataset)
+        score = _score(result, dataset.group_names, settings)
+        if best is None or score < best[0]:
+            best = (score, settings, result)
+    if best is None:
+        raise ValueError("empty grid")
+    return best[1], best[2]
+
+
+def settings_grid(caps: Sequence[float]) -> list[DecisionSettings]:
+    """Cap x neighbour ratio x margin."""
+    return [
+        DecisionSettings(max_distance=cap, neighbour_ratio=ratio, min_margin=margin)
+        for cap in caps
+        for ratio in (0.78, 0.85, 0.9, 0.95, 1.0)
+        for margin in (0.0, 0.03, 0.05)
+    ]
+
+
+def cross_validate(
+    dataset: Dataset, engine: str, caps: Sequence[float], folds: int = 4, seed: int = 7
+) -> tuple[Result, list[DecisionSettings]]:
+    """Tune on the identities of all folds but one, measure on that one's; summed over folds.
+
+    Folds are drawn per group (each fold has people of every group); the measured fold is a
+    site of its own (its identities enrolled, impostors from its people only): nobody is ever
+    tuned on and measured. Returns the pooled result and each fold's chosen settings.
+    """
+    rng = np.random.default_rng(seed)
+    fold_of: dict[str, int] = {}
+    for group in dataset.group_names:
+        members = sorted(n for n, g in dataset.groups.items() if g == group)
+        for i, name in enumerate(rng.permutation(members)):
+            fold_of[str(name)] = i % folds
+    grid = settings_grid(caps)
+    pooled = Result()
+    for group in [*dataset.group_names, SCENES_GROUP]:
+        pooled.far[group] = Counts()
+        pooled.frr[group] = Counts()
+    chosen = []
+    for fold in range(folds):
+        train = _subset(dataset, [n for n, f in fold_of.items() if f != fold])
+        test = _subset(dataset, [n for n, f in fold_of.items() if f == fold])
+        settings, _ = tune(train, engine, grid)
+        chosen.append(settings)
+        result = evaluate(facegate_rule(settings, engine=engine), test)
+        for group in test.group_names:
+            for mine, theirs in ((pooled.far, result.far), (pooled.frr, result.frr)):
+                mine[group].errors += theirs[group].errors
+                mine[group].trials += theirs[group].trials
+    return pooled, chosen
 
 
 # --- Report ---------------------------------------------------------------------------------
@@ -479,7 +627,11 @@ def _counts_table(dataset: Dataset) -> str:
     return "\n".join(lines)
 
 
-def _sweep_table(rows: Sequence[tuple[float, str, Result]], dataset: Dataset) -> str:
+def _sweep_table(
+    rows: Sequence[tuple[float, str, Result]],
+    dataset: Dataset,
+    engine: str = ENGINE_KEYS[ENGINE_DLIB],
+) -> str:
     """A markdown table: one row per tolerance and rule, FAR and FRR overall and per group."""
     groups = dataset.group_names if len(dataset.group_names) > 1 else []
     head = ["tolerance", "rule", "FAR", "FRR"]
@@ -488,7 +640,7 @@ def _sweep_table(rows: Sequence[tuple[float, str, Result]], dataset: Dataset) ->
         head.append(f"FAR {SCENES_GROUP}")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for tolerance, rule, result in rows:
-        default = rule == "FaceGate" and tolerance == DEFAULT_SETTINGS.max_distance
+        default = rule == "FaceGate" and tolerance == settings_for(engine).max_distance
         cells = [f"{tolerance:.2f}", f"**{rule} (default)**" if default else rule]
         cells += [str(counts) for counts in result.overall(dataset.group_names)]
         cells += [str(c) for group in groups for c in (result.far[group], result.frr[group])]
@@ -548,7 +700,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="encoding cache folder")
     parser.add_argument("--no-cache", action="store_true", help="encode every photo afresh")
-    parser.add_argument("--engine", choices=sorted(ENCODERS), default="facegate")
+    parser.add_argument("--engine", choices=sorted(ENCODERS), default="dlib")
     parser.add_argument(
         "--rotations", type=int, default=1, help="also rotate the enrolment photos (1 = photos 1+2)"
     )
@@ -561,21 +713,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--sweep",
-        default=DEFAULT_SWEEP,
-        help="tolerances START:STOP:STEP for the sweep table (FaceGate's default cap is added)",
+        default=None,
+        help="tolerances START:STOP:STEP for the sweep table (FaceGate's default cap is added;"
+        f" default {DEFAULT_SWEEP}, for mobilefacenet {ENGINE_SWEEP['mobilefacenet']})",
     )
     parser.add_argument(
         "--check", action="store_true", help="exit 1 unless FaceGate's defaults meet the target"
     )
+    parser.add_argument(
+        "--derive",
+        action="store_true",
+        help="derive the rule's constants by cross-validation over identities (folds of people)",
+    )
+    parser.add_argument("--folds", type=int, default=4, help="identity folds for --derive")
     return parser
 
 
-def _robustness(args: argparse.Namespace, dataset: Dataset) -> None:
+def _derive(dataset: Dataset, engine: str, caps: Sequence[float], folds: int) -> None:
+    """Print the cross-validated figures and the constants tuned on every identity."""
+    pooled, chosen = cross_validate(dataset, engine, caps, folds)
+    print(f"Cross-validation over identities ({folds} folds; tuned on the others):\n")
+    for settings in chosen:
+        print(
+            f"- fold settings: max {settings.max_distance}, ratio {settings.neighbour_ratio},"
+            f" margin {settings.min_margin}"
+        )
+    print()
+    print(_table([("FaceGate (cross-validated)", pooled)], dataset.group_names, scenes=False))
+    final, _ = tune(dataset, engine, settings_grid(caps))
+    print(
+        f"\nconstants tuned on all identities (ship these; the figures above are the honest"
+        f" ones): max_distance {final.max_distance}, neighbour_ratio {final.neighbour_ratio},"
+        f" min_margin {final.min_margin}\n"
+    )
+
+
+def _robustness(args: argparse.Namespace, dataset: Dataset, engine: str) -> None:
     """The optional tables: enrolment rotations and small sites."""
     groups = dataset.group_names
     if args.rotations > 1:
         rotated = [
-            (rule.name, evaluate(rule, dataset, range(args.rotations))) for rule in default_rules()
+            (rule.name, evaluate(rule, dataset, range(args.rotations)))
+            for rule in default_rules(engine)
         ]
         print(f"All {args.rotations} enrolment rotations together:\n")
         print(_table(rotated, groups, scenes=False), "\n")
@@ -585,7 +764,7 @@ def _robustness(args: argparse.Namespace, dataset: Dataset) -> None:
             continue
         small = [
             (rule.name, evaluate_households(rule, dataset, size, args.draws))
-            for rule in default_rules()
+            for rule in default_rules(engine)
         ]
         print(f"Small sites: {args.draws} random galleries of {size} enrolled identities:\n")
         print(_table(small, groups, scenes=False), "\n")
@@ -597,8 +776,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.enrol < 1 or args.rotations < 1 or args.draws < 1:
         parser.error("--enrol, --rotations and --draws must be at least 1")
+    engine = ENGINE_KEY[args.engine]
     try:
-        tolerances = sweep_values(args.sweep)
+        tolerances = sweep_values(
+            args.sweep or ENGINE_SWEEP.get(args.engine, DEFAULT_SWEEP),
+            settings_for(engine).max_distance,
+        )
     except ValueError as err:
         parser.error(str(err))
     if not args.dataset.is_dir():
@@ -615,13 +798,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     groups = dataset.group_names
     print(_counts_table(dataset), "\n")
 
-    results = [(rule.name, evaluate(rule, dataset)) for rule in default_rules()]
+    results = [(rule.name, evaluate(rule, dataset)) for rule in default_rules(engine)]
     first = ", ".join(str(i + 1) for i in range(dataset.enrol))
     print(f"Enrolment photos {first} of each identity (the issue's protocol: 1, 2):\n")
     print(_table(results, groups, scenes=True), "\n")
-    _robustness(args, dataset)
+    _robustness(args, dataset, engine)
     print(f"Tolerance sweep (face_recognition's tolerance, FaceGate's cap), photos {first}:\n")
-    print(_sweep_table(sweep(dataset, tolerances), dataset), "\n")
+    print(_sweep_table(sweep(dataset, tolerances, engine), dataset, engine), "\n")
+    if args.derive:
+        _derive(dataset, engine, tolerances, args.folds)
 
     met = results[-1][1].meets_target(groups)
     print(
@@ -629,7 +814,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {'met' if met else 'NOT met'} by FaceGate's defaults;"
         f" {time.perf_counter() - started:.1f} s in all"
     )
-    print(json.dumps(summary(results[-1][1], dataset)), flush=True)
+    print(json.dumps(summary(results[-1][1], dataset, settings_for(engine))), flush=True)
     return 1 if args.check and not met else 0
 
 

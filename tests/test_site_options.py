@@ -32,7 +32,7 @@ async def test_audit_retention_is_set_and_applied(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_AUDIT_RETENTION_DAYS: 7}
+    assert entry.options[CONF_AUDIT_RETENTION_DAYS] == 7
     assert entry.runtime_data.audit.retention == 7 * 86400  # the site reloaded with it
 
 

@@ -47,3 +47,4 @@ POLICIES: Final = tuple(policy.value for policy in Policy)
 # Site options.
 CONF_AUDIT_RETENTION_DAYS: Final = "audit_retention_days"
 DEFAULT_AUDIT_RETENTION_DAYS: Final = 30
+CONF_FACE_ENGINE: Final = "face_engine"  # face/models.py ENGINES; default DEFAULT_ENGINE

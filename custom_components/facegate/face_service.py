@@ -10,6 +10,7 @@ import asyncio
 import base64
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -24,7 +25,7 @@ from .const import DOMAIN
 from .face.engine import ImageError, decode_image
 from .face.gallery import Gallery
 from .face.liveness import frame_quality
-from .face.models import engine_available
+from .face.models import DEFAULT_ENGINE, ENGINE_KEYS, engine_available
 from .face.observation import FaceObservation
 from .face.protection import TemplateError, TemplateProtector
 from .face.worker import EngineError, EngineWorker
@@ -36,6 +37,7 @@ ANALYZE_TIMEOUT: Final = 15.0  # seconds; a hung engine is killed and restarted 
 ENROL_MIN_WIDTH: Final = 100  # px: enrolment wants a larger face than recognition
 ENROL_MAX_YAW: Final = 0.25  # and a frontal one
 ISSUE_ENGINE: Final = "face_engine_missing"
+ISSUE_ENGINE_CHANGED: Final = "face_engine_changed"
 RETRY_SECONDS: Final = 300.0
 
 
@@ -48,23 +50,37 @@ class Frame:
 
 
 class FaceTemplateStore:
-    """The site's face templates: protected, encrypted, in .storage/facegate.<entry>.faces."""
+    """The site's face templates: protected, encrypted, in .storage/facegate.<entry>.faces.
+
+    One sealed gallery per engine that made templates ({"galleries": [sealed, ...]}); files
+    written before engines were tagged hold one dlib gallery ({"sealed": ...}).
+    """
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
         self._store: Store[dict[str, Any]] = Store(
             hass, 1, f"{DOMAIN}.{entry_id}.faces", private=True, atomic_writes=True
         )
 
-    async def async_load(self, protector: TemplateProtector) -> Gallery:
-        """The stored gallery (empty on first use); TemplateError if it cannot be read."""
+    async def async_load(self, protector: TemplateProtector) -> dict[str, Gallery]:
+        """The stored galleries by engine key (none on first use); TemplateError if unreadable."""
         data = await self._store.async_load()
         if not data:
-            return Gallery(protector)
-        return Gallery.unseal(protector, base64.b64decode(data["sealed"]))
+            return {}
+        blobs = data["galleries"] if "galleries" in data else [data["sealed"]]
+        galleries = [Gallery.unseal(protector, base64.b64decode(blob)) for blob in blobs]
+        return {gallery.engine: gallery for gallery in galleries}
 
-    async def async_save(self, gallery: Gallery) -> None:
-        """Write now: an erasure must reach the disk at once."""
-        await self._store.async_save({"sealed": base64.b64encode(gallery.seal()).decode()})
+    async def async_save(self, galleries: Iterable[Gallery]) -> None:
+        """Write now: an erasure must reach the disk at once. Empty galleries are not kept."""
+        await self._store.async_save(
+            {
+                "galleries": [
+                    base64.b64encode(gallery.seal()).decode()
+                    for gallery in galleries
+                    if len(gallery)
+                ]
+            }
+        )
 
     async def async_remove(self) -> None:
         """Delete the file, with the site."""
@@ -74,22 +90,64 @@ class FaceTemplateStore:
 class FaceService:
     """Engine process and templates of one site; the engine starts on first use."""
 
-    def __init__(self, hass: HomeAssistant, entry_id: str, protector: TemplateProtector) -> None:
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry_id: str,
+        protector: TemplateProtector,
+        engine: str = DEFAULT_ENGINE,
+    ) -> None:
         self._hass = hass
         self._entry_id = entry_id
         self._protector = protector
+        self.engine = engine
         self.templates = FaceTemplateStore(hass, entry_id)
-        self.gallery = Gallery(protector)
+        self.gallery = Gallery(protector, ENGINE_KEYS[engine])  # the one that is matched
+        # Templates of other engines (the site changed engine): kept, never matched, until
+        # their resident re-enrols or is erased. A repair issue lists how many are waiting.
+        self.stale: dict[str, Gallery] = {}
         self._worker: EngineWorker | None = None
         self._retry_at = 0.0  # after a failed start, when to try again
 
     async def async_load(self) -> None:
         """Read the stored templates (needs no face package: numpy and cryptography only)."""
         try:
-            self.gallery = await self.templates.async_load(self._protector)
+            galleries = await self.templates.async_load(self._protector)
         except TemplateError as err:
             # Templates that do not authenticate are useless, never trusted: nobody matches.
             _LOGGER.error("Face templates of site %s unreadable (%s)", self._entry_id, err)
+            return
+        self.gallery = galleries.pop(self.gallery.engine, self.gallery)
+        self.stale = galleries
+        self._update_engine_issue()
+
+    @property
+    def resident_ids(self) -> set[str]:
+        """Everyone with templates of any engine (erasure must reach them all)."""
+        ids = set(self.gallery.resident_ids)
+        for gallery in self.stale.values():
+            ids.update(gallery.resident_ids)
+        return ids
+
+    def _update_engine_issue(self) -> None:
+        """A repair issue while residents have templates only of another engine."""
+        waiting: set[str] = set()
+        for gallery in self.stale.values():
+            waiting.update(gallery.resident_ids)
+        waiting -= set(self.gallery.resident_ids)
+        issue_id = f"{ISSUE_ENGINE_CHANGED}_{self._entry_id}"
+        if not waiting:
+            ir.async_delete_issue(self._hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_ENGINE_CHANGED,
+            translation_placeholders={"engine": self.engine, "count": str(len(waiting))},
+        )
 
     async def async_start(self) -> EngineWorker:
         """Install and start the engine if needed; HomeAssistantError with a repair if not."""
@@ -106,7 +164,7 @@ class FaceService:
                 self._raise_missing()
             if not await self._hass.async_add_executor_job(engine_available):
                 self._raise_missing()
-        worker = EngineWorker()
+        worker = EngineWorker(engine=self.engine)
         try:
             await self._hass.async_add_executor_job(worker.start)
         except EngineError:
@@ -174,8 +232,14 @@ class FaceService:
                 raise AccessError(problem)
             encodings.append(face.encoding)
         self.gallery.add_identity(resident_id, encodings)
-        await self.templates.async_save(self.gallery)
+        for gallery in self.stale.values():  # superseded: the new engine's templates replace them
+            gallery.remove_identity(resident_id)
+        await self.templates.async_save(self._galleries())
+        self._update_engine_issue()
         return len(encodings)
+
+    def _galleries(self) -> list[Gallery]:
+        return [self.gallery, *self.stale.values()]
 
     async def _async_analyze_waiting(self, image: bytes) -> Frame:
         """Enrolment waits its turn instead of dropping its images."""
@@ -187,6 +251,8 @@ class FaceService:
         return frame
 
     async def async_erase(self, resident_id: str) -> None:
-        """Forget a resident's face at once, on disk too."""
-        if self.gallery.remove_identity(resident_id):
-            await self.templates.async_save(self.gallery)
+        """Forget a resident's face at once, on disk too (the templates of every engine)."""
+        removed = [gallery.remove_identity(resident_id) for gallery in self._galleries()]
+        if any(removed):
+            await self.templates.async_save(self._galleries())
+            self._update_engine_issue()

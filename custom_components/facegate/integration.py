@@ -10,7 +10,13 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .access.audit import AuditLog
-from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS, DOMAIN
+from .const import (
+    CONF_AUDIT_RETENTION_DAYS,
+    CONF_FACE_ENGINE,
+    DEFAULT_AUDIT_RETENTION_DAYS,
+    DOMAIN,
+)
+from .face.models import DEFAULT_ENGINE
 from .face.protection import TemplateProtector
 from .face_service import FaceService, FaceTemplateStore
 from .face_watch import FaceWatch
@@ -45,7 +51,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
         ) from err
     retention = entry.options.get(CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS)
     protector = await hass.async_add_executor_job(TemplateProtector, face_key)
-    faces = FaceService(hass, entry.entry_id, protector)
+    engine = entry.options.get(CONF_FACE_ENGINE, DEFAULT_ENGINE)
+    faces = FaceService(hass, entry.entry_id, protector, engine)
     await faces.async_load()
     runtime = FaceGateRuntime(
         site_name=entry.title,
@@ -55,7 +62,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
         audit=AuditLog(retention),
     )
     runtime.load(data, entry)
-    for resident_id in faces.gallery.resident_ids:
+    for resident_id in faces.resident_ids:
         if resident_id not in runtime.directory.residents:  # left with a deleted household
             await faces.async_erase(resident_id)
     entry.async_on_unload(faces.async_stop)

@@ -32,7 +32,8 @@ from homeassistant.setup import async_setup_component
 
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
-from .const import CONF_AUDIT_RETENTION_DAYS, DEFAULT_AUDIT_RETENTION_DAYS
+from .const import CONF_AUDIT_RETENTION_DAYS, CONF_FACE_ENGINE, DEFAULT_AUDIT_RETENTION_DAYS
+from .face.models import DEFAULT_ENGINE, ENGINES
 from .face_photos import async_camera_samples, async_uploaded_photos
 from .face_service import ISSUE_ENGINE
 from .residents import async_check_user, async_set_pin
@@ -69,13 +70,18 @@ class SiteOptionsFlow(OptionsFlow):
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """How long the audit trail is kept."""
+        """How long the audit trail is kept; which face engine the site uses."""
         errors: dict[str, str] = {}
         if user_input is not None:
             days = float(user_input[CONF_AUDIT_RETENTION_DAYS])
+            engine = user_input.get(CONF_FACE_ENGINE, DEFAULT_ENGINE)
             if math.isfinite(days):  # the number selector lets NaN through
                 return self.async_create_entry(
-                    data={**self.config_entry.options, CONF_AUDIT_RETENTION_DAYS: int(days)}
+                    data={
+                        **self.config_entry.options,
+                        CONF_AUDIT_RETENTION_DAYS: int(days),
+                        CONF_FACE_ENGINE: engine,
+                    }
                 )
             errors[CONF_AUDIT_RETENTION_DAYS] = "invalid_number"
         schema = probatio.Schema(
@@ -86,7 +92,10 @@ class SiteOptionsFlow(OptionsFlow):
                     NumberSelectorConfig(
                         min=1, max=365, step=1, unit_of_measurement="d", mode=NumberSelectorMode.BOX
                     )
-                )
+                ),
+                probatio.Required(CONF_FACE_ENGINE, default=DEFAULT_ENGINE): SelectSelector(
+                    SelectSelectorConfig(options=list(ENGINES), translation_key=CONF_FACE_ENGINE)
+                ),
             }
         )
         return self.async_show_form(

@@ -151,7 +151,7 @@ def test_custom_settings(gallery: Gallery) -> None:
     "kwargs",
     [
         {"max_distance": 0.0},
-        {"max_distance": 1.5},
+        {"max_distance": 2.5},
         {"neighbour_ratio": 0.0},
         {"neighbour_ratio": 1.2},
         {"min_margin": -0.1},

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from custom_components.facegate.face.gallery import MAX_SAMPLES, Candidate, Gallery
+from custom_components.facegate.face.models import ENGINE_DLIB, ENGINE_KEYS, ENGINE_MOBILEFACENET
 from custom_components.facegate.face.protection import (
     ENCODING_DIM,
     TemplateError,
@@ -168,3 +169,20 @@ def test_unseal_skips_empty_identities_and_caps_samples() -> None:
     restored = Gallery.unseal(protector, blob)
     assert restored.resident_ids == ("anna",)
     assert restored.sample_count("anna") == MAX_SAMPLES
+
+
+def test_a_gallery_keeps_its_engine_through_sealing() -> None:
+    """The engine key is sealed with the templates and comes back with them."""
+    protector = TemplateProtector(SECRET)
+    gallery = Gallery(protector, ENGINE_KEYS[ENGINE_MOBILEFACENET])
+    gallery.add_identity("anna", [np.ones(128)])
+    restored = Gallery.unseal(protector, gallery.seal())
+    assert restored.engine == ENGINE_KEYS[ENGINE_MOBILEFACENET]
+    assert restored.resident_ids == ("anna",)
+
+
+def test_templates_sealed_before_engines_were_tagged_are_dlib_templates() -> None:
+    """A blob from the previous version (no engine in it) is read as dlib's."""
+    protector = TemplateProtector(SECRET)
+    legacy = protector.seal({"anna": [protector.protect(np.ones(128))]})
+    assert Gallery.unseal(protector, legacy).engine == ENGINE_KEYS[ENGINE_DLIB]

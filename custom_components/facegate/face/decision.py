@@ -26,6 +26,7 @@ from typing import Literal
 import numpy.typing as npt
 
 from .gallery import Gallery
+from .models import ENGINE_DLIB, ENGINE_KEYS, ENGINE_MOBILEFACENET
 
 type MatchReason = Literal["match", "unknown", "ambiguous"]
 
@@ -63,8 +64,8 @@ class DecisionSettings:
 
     def __post_init__(self) -> None:
         """Refuse settings that make no sense (the comparisons below assume these ranges)."""
-        if not 0.0 < self.max_distance <= 1.0:
-            raise ValueError("max_distance must be in (0, 1]")
+        if not 0.0 < self.max_distance <= 2.0:  # 2: the largest distance of unit vectors
+            raise ValueError("max_distance must be in (0, 2]")
         if not 0.0 < self.neighbour_ratio <= 1.0:
             raise ValueError("neighbour_ratio must be in (0, 1]")
         if not 0.0 <= self.min_margin < 1.0:
@@ -72,6 +73,21 @@ class DecisionSettings:
 
 
 DEFAULT_SETTINGS = DecisionSettings()
+
+# MobileFaceNet's unit embeddings (Euclidean distance sqrt(2 - 2 cos)): the constants derived by
+# scripts/evaluate --engine mobilefacenet --derive (cross-validated over identities, see
+# docs/face-accuracy.md).
+MOBILEFACENET_SETTINGS = DecisionSettings(max_distance=1.04, neighbour_ratio=1.0, min_margin=0.05)
+
+ENGINE_SETTINGS = {
+    ENGINE_KEYS[ENGINE_DLIB]: DEFAULT_SETTINGS,
+    ENGINE_KEYS[ENGINE_MOBILEFACENET]: MOBILEFACENET_SETTINGS,
+}
+
+
+def settings_for(engine: str) -> DecisionSettings:
+    """The rule's constants for a gallery's engine key."""
+    return ENGINE_SETTINGS[engine]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +108,10 @@ class Match:
 
 
 def identity_threshold(
-    gallery: Gallery, resident_id: str, settings: DecisionSettings = DEFAULT_SETTINGS
+    gallery: Gallery, resident_id: str, settings: DecisionSettings | None = None
 ) -> float:
     """The largest distance at which a probe can match this resident."""
+    settings = settings or settings_for(gallery.engine)
     neighbour = gallery.neighbour_distance(resident_id)
     if neighbour is None:
         return settings.max_distance
@@ -102,9 +119,14 @@ def identity_threshold(
 
 
 def decide(
-    gallery: Gallery, probe: npt.ArrayLike, settings: DecisionSettings = DEFAULT_SETTINGS
+    gallery: Gallery, probe: npt.ArrayLike, settings: DecisionSettings | None = None
 ) -> Match:
-    """Decide who a probe encoding (raw, 128-d) is: a resident, "unknown" or "ambiguous"."""
+    """Decide who a probe encoding (raw, 128-d) is: a resident, "unknown" or "ambiguous".
+
+    The probe must come from the gallery's engine (the caller's engine is the gallery's:
+    FaceService keeps one gallery per engine). ``settings`` default to that engine's.
+    """
+    settings = settings or settings_for(gallery.engine)
     candidates = gallery.best_matches(probe, k=2)
     if not candidates:
         return Match(None, math.inf, 0.0, math.inf, "unknown")

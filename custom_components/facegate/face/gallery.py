@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .models import ENGINE_DLIB, ENGINE_KEYS
 from .protection import ENCODING_DIM, Template, TemplateProtector
 
 MAX_SAMPLES = 32  # per identity; enrolment uses a handful, this only bounds the work per probe
@@ -47,9 +48,16 @@ def _erase(templates: Iterable[Template]) -> None:
 
 
 class Gallery:
-    """resident_id -> several protected templates (samples) of that resident's face."""
+    """resident_id -> several protected templates (samples) of that resident's face.
 
-    def __init__(self, protector: TemplateProtector) -> None:
+    ``engine`` is the key of the engine (and model) whose encodings it holds: a gallery only
+    ever holds one engine's templates, and is sealed with that key.
+    """
+
+    def __init__(
+        self, protector: TemplateProtector, engine: str = ENGINE_KEYS[ENGINE_DLIB]
+    ) -> None:
+        self.engine = engine
         self._protector = protector
         self._templates: dict[str, list[Template]] = {}
         self._matrix: npt.NDArray[np.float64] | None = None  # all samples, one identity a block
@@ -59,16 +67,20 @@ class Gallery:
 
     @classmethod
     def unseal(cls, protector: TemplateProtector, blob: bytes) -> Gallery:
-        """A gallery from ``seal``'s bytes; TemplateError when they do not authenticate."""
-        gallery = cls(protector)
-        for resident_id, samples in protector.unseal(blob).items():
+        """A gallery from ``seal``'s bytes; TemplateError when they do not authenticate.
+
+        Blobs sealed before templates carried their engine were all dlib's.
+        """
+        engine, templates = protector.unseal_tagged(blob)
+        gallery = cls(protector, engine if engine is not None else ENGINE_KEYS[ENGINE_DLIB])
+        for resident_id, samples in templates.items():
             if samples:
                 gallery._templates[resident_id] = samples[:MAX_SAMPLES]
         return gallery
 
     def seal(self) -> bytes:
         """The protected templates, encrypted for storage."""
-        return self._protector.seal(self._templates)
+        return self._protector.seal(self._templates, self.engine)
 
     def __len__(self) -> int:
         """Number of enrolled identities."""

@@ -17,6 +17,19 @@ SHAPE_68_FILE = "shape_predictor_68_face_landmarks.dat"
 SHAPE_5_FILE = "shape_predictor_5_face_landmarks.dat"
 ENCODER_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 
+# The engines (face/engine.py: dlib's; face/mobilefacenet.py: YuNet + MobileFaceNet). Templates
+# carry the id of the engine that made them: one engine's templates never match another's.
+ENGINE_DLIB = "dlib"
+ENGINE_MOBILEFACENET = "mobilefacenet"
+ENGINES = (ENGINE_MOBILEFACENET, ENGINE_DLIB)
+DEFAULT_ENGINE = ENGINE_MOBILEFACENET  # measured better: docs/face-accuracy.md
+# What a template depends on, per engine: the encoder's model (a new model file is a new key).
+ENGINE_KEYS = {
+    ENGINE_DLIB: "dlib:dlib_face_recognition_resnet_model_v1",
+    # sha256 of MobileFaceNet.onnx (the shipped .npz/.json record it and are checked at load)
+    ENGINE_MOBILEFACENET: "mobilefacenet:b7120c095d60094f",
+}
+
 REASON_DLIB_MISSING = "dlib_missing"
 REASON_MODELS_MISSING = "models_missing"
 

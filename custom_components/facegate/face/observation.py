@@ -13,7 +13,7 @@ class FaceObservation:
     """One detected face: where, its 128-d encoding, and its 68 landmarks (for liveness)."""
 
     box: Box
-    encoding: npt.NDArray[np.float64]  # shape (128,), as dlib's face_recognition_model_v1
+    encoding: npt.NDArray[np.float64]  # shape (128,): the engine's (dlib's, or MobileFaceNet's)
     landmarks: npt.NDArray[np.int32]  # shape (68, 2): x, y of dlib's 68-point model
     sharpness: float  # variance of the Laplacian over the face: low means blurred
     brightness: float  # mean grey level of the face, 0-255

@@ -119,9 +119,15 @@ class TemplateProtector:
         protected: Template = self._transform @ check_encoding(encoding)
         return protected
 
-    def seal(self, templates: Mapping[str, Sequence[npt.ArrayLike]]) -> bytes:
-        """Encrypt ``{key: [template, ...]}`` (templates already protected) for storage."""
-        payload = {
+    def seal(
+        self, templates: Mapping[str, Sequence[npt.ArrayLike]], engine: str | None = None
+    ) -> bytes:
+        """Encrypt ``{key: [template, ...]}`` (templates already protected) for storage.
+
+        ``engine`` (the key of the engine that made them) is sealed with them: authenticated,
+        so nobody can relabel one engine's templates as another's.
+        """
+        payload: dict[str, object] = {
             "dim": ENCODING_DIM,
             "templates": {
                 str(key): [
@@ -131,12 +137,18 @@ class TemplateProtector:
                 for key, samples in templates.items()
             },
         }
+        if engine is not None:
+            payload["engine"] = engine
         plaintext = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
         nonce = os.urandom(_NONCE_BYTES)
         return _FORMAT + nonce + self._aead.encrypt(nonce, plaintext, _FORMAT)
 
     def unseal(self, blob: bytes) -> dict[str, list[Template]]:
         """The templates of a blob from ``seal``; TemplateError when it does not authenticate."""
+        return self.unseal_tagged(blob)[1]
+
+    def unseal_tagged(self, blob: bytes) -> tuple[str | None, dict[str, list[Template]]]:
+        """The engine key (None for blobs sealed without one) and the templates of a blob."""
         head = len(_FORMAT) + _NONCE_BYTES
         if len(blob) < head + _GCM_TAG_BYTES or not blob.startswith(_FORMAT):
             raise TemplateError("tampered")
@@ -148,7 +160,10 @@ class TemplateProtector:
             payload = json.loads(plaintext)
             if payload["dim"] != ENCODING_DIM:
                 raise TemplateError("corrupt")
-            return {
+            engine = payload.get("engine")
+            if engine is not None and not isinstance(engine, str):
+                raise TemplateError("corrupt")
+            return engine, {
                 str(key): [
                     check_encoding(np.frombuffer(base64.b64decode(text, validate=True), "<f8"))
                     for text in samples

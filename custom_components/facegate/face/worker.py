@@ -23,12 +23,14 @@ The contract of ``analyze``:
 Nothing here logs or sends image data or encodings anywhere but through the pipes.
 """
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Final
@@ -36,7 +38,10 @@ from typing import Final
 import numpy as np
 
 from .engine import DETECTORS, Detector, FaceEngine, RGBImage, check_image
+from .mobilefacenet import MobileFaceNetEngine
 from .models import (
+    ENGINE_DLIB,
+    ENGINES,
     REASON_DLIB_MISSING,
     REASON_MODELS_MISSING,
     FaceEngineUnavailable,
@@ -44,6 +49,7 @@ from .models import (
     find_models,
 )
 from .observation import FaceObservation
+from .onnx_numpy import ModelFileError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,7 +65,7 @@ START_RETRY_DELAY = 30.0  # after a failed (re)start, calls fail fast this long,
 _PERMANENT = (REASON_DLIB_MISSING, REASON_MODELS_MISSING)
 
 # Messages from the child: (kind, a, b)
-_READY: Final = "ready"  # (_READY, pid, None)
+_READY: Final = "ready"  # (_READY, pid, runtime: "dlib", "onnxruntime" or "numpy")
 _NOT_LOADED: Final = "not_loaded"  # (_NOT_LOADED, reason, detail)
 _RESULT: Final = "result"  # (_RESULT, seq, list[FaceObservation])
 _ERROR: Final = "error"  # (_ERROR, seq, exception class name)
@@ -85,19 +91,27 @@ def _serve(
     detector: Detector,
     upsample: int,
     models: ModelPaths | None,
+    engine_id: str = ENGINE_DLIB,
 ) -> None:
     """The child process: load the engine once, then answer frames until the pipe closes."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    engine: FaceEngine | MobileFaceNetEngine
     try:
-        engine = FaceEngine(detector, upsample, models=models)
+        if engine_id == ENGINE_DLIB:
+            engine = FaceEngine(detector, upsample, models=models)
+        else:
+            engine = MobileFaceNetEngine(models=models)
+    except ModelFileError as err:  # a shipped model file changed: refused, said clearly
+        replies.send((_NOT_LOADED, REASON_MODELS_MISSING, str(err)))
+        return
     except FaceEngineUnavailable as err:
         replies.send((_NOT_LOADED, err.reason, err.detail))
         return
     except Exception as err:  # noqa: BLE001 - reported to the parent, which decides
         replies.send((_NOT_LOADED, "start_failed", type(err).__name__))
         return
-    replies.send((_READY, os.getpid(), None))
+    replies.send((_READY, os.getpid(), getattr(engine, "runtime", "dlib")))
     while True:
         try:
             header = requests.recv()
@@ -132,9 +146,13 @@ class EngineWorker:
         *,
         models: ModelPaths | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        engine: str = ENGINE_DLIB,
     ) -> None:
         if detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, not {detector!r}")
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        self.engine = engine
         self.detector: Detector = detector
         self.upsample = upsample
         self._models = models
@@ -150,6 +168,7 @@ class EngineWorker:
         self._retry_at = 0.0  # monotonic time before which no new start is tried
         self._start_failure = ""
         self.starts = 0  # child processes started so far
+        self.runtime = ""  # what the child runs the models with, once it is ready
 
     @property
     def pid(self) -> int | None:
@@ -263,7 +282,14 @@ class EngineWorker:
         replies, child_replies = ctx.Pipe(duplex=False)
         proc = ctx.Process(
             target=_serve,
-            args=(child_requests, child_replies, self.detector, self.upsample, self._models),
+            args=(
+                child_requests,
+                child_replies,
+                self.detector,
+                self.upsample,
+                self._models,
+                self.engine,
+            ),
             name="facegate-face-engine",
             daemon=True,
         )
@@ -271,7 +297,8 @@ class EngineWorker:
             with self._lock:
                 if self._stopped:
                     raise EngineError(REASON_STOPPED)
-                proc.start()
+                with _one_blas_thread():
+                    proc.start()
                 self._proc, self._requests, self._replies = proc, requests, replies
         except BaseException as err:
             for conn in (requests, replies):
@@ -305,7 +332,8 @@ class EngineWorker:
                 self._unavailable = first
             _LOGGER.error("Face engine unavailable: %s (%s)", first, second)
             raise EngineError(REASON_UNAVAILABLE, str(first))
-        _LOGGER.debug("Face engine worker %s ready", first)
+        self.runtime = str(second)
+        _LOGGER.debug("Face engine worker %s ready (%s, %s)", first, self.engine, second)
 
     def _exchange(
         self, shape: tuple[int, int], payload: memoryview, timeout: float
@@ -374,6 +402,30 @@ class EngineWorker:
             exitcode = proc.exitcode
             proc.close()
             return exitcode
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Start the child with one BLAS thread.
+
+    It serves one frame at a time, and BLAS threads fighting Home Assistant for the cores made
+    the numpy executor up to ten times slower (measured on 2 busy cores). The variables must be
+    in the child's environment before it imports numpy (spawn copies this process's
+    environment); this process's own are restored at once.
+    """
+    saved = {name: os.environ.get(name) for name in _BLAS_THREADS}
+    os.environ.update(dict.fromkeys(_BLAS_THREADS, "1"))
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _send_within(
