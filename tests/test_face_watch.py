@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import (
     async_capture_events,
 )
 
+from custom_components.facegate.face.observation import FaceObservation
 from custom_components.facegate.face_service import Frame
 from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE, FaceWatch
 from custom_components.facegate.gate import EVENT_ACCESS
@@ -256,3 +257,54 @@ async def test_a_burst_of_a_held_up_photo_ends_in_one_refusal(
     assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
     assert hass.states.get(LOCK).state == LockState.LOCKED
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def analysed(hass: HomeAssistant, entry: MockConfigEntry, photo: Path) -> Frame:
+    """The engine's real analysis of a photo, as one camera frame."""
+    image = await hass.async_add_executor_job(photo.read_bytes)
+    frame = await entry.runtime_data.faces.async_analyze(image)
+    assert frame is not None
+    assert len(frame.faces) == 1
+    return frame
+
+
+def held_at(face: FaceObservation, anchor: FaceObservation) -> FaceObservation:
+    """The face moved (box and landmarks) so that its box is centred where `anchor`'s is."""
+    (top, right, bottom, left), (a_top, a_right, a_bottom, a_left) = face.box, anchor.box
+    dx = (a_left + a_right - left - right) // 2
+    dy = (a_top + a_bottom - top - bottom) // 2
+    return dataclasses.replace(
+        face,
+        box=(top + dy, right + dx, bottom + dy, left + dx),
+        landmarks=(face.landmarks + np.array([dx, dy])).astype(np.int32),
+    )
+
+
+async def test_a_photo_of_a_resident_plus_a_strangers_blink_never_opens(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """A printed photo of Alex is held up, lowered for a second while the stranger holding it
+    blinks (an unknown face that is live), then held up again: the blink is not Alex's."""
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(site)
+    photo = await analysed(hass, site, PORTRAIT)
+    stranger = await analysed(hass, site, FIXTURE_FACES / "kit_harington" / "2.jpg")
+    alex, holder = photo.faces[0], held_at(stranger.faces[0], photo.faces[0])
+    rng = np.random.default_rng(3)
+
+    def jittered(face: FaceObservation, lids: float = 0.0) -> FaceObservation:
+        landmarks = _blinking(face.landmarks, lids) + rng.integers(-1, 2, size=(68, 2))
+        return dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
+
+    start = time.time()
+    frames = [jittered(alex) for _ in range(4)]  # the photo: recognised, never blinks
+    frames += [jittered(holder, lids) for lids in (0, 0.7, 0.8, 0)]  # lowered: the holder blinks
+    frames += [jittered(alex) for _ in range(4)]  # held up again
+    for index, face in enumerate(frames):
+        await watch.async_process(Frame([face], photo.size), start + index * 0.25)
+    await hass.async_block_till_done()
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]

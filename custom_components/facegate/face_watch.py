@@ -1,11 +1,12 @@
 """Who is at a door camera: scans while a trigger is on, then face unlock when it is safe.
 
 A trigger (motion, doorbell, an event entity) starts a burst of scans of the camera; without
-one the camera is never analysed, so an idle door costs no CPU. Each frame: the largest face
-passes the quality gate, is matched against the gallery, feeds the multi-frame vote and the
-liveness tracker; the door opens only when enough frames agree on one resident AND that face
-is live (a photo held to the camera is not) AND the access rules allow it (consent, the
-household's face mode, a door that serves it).
+one the camera is never analysed, so an idle door costs no CPU. Each frame: the tracked face
+(else the largest) passes the quality gate and is matched against the gallery; the vote and the
+liveness evidence come from ONE tracked face (face/tracking.py: the same resident, box after
+box), so a stranger's blink never counts for a resident's photo. The door opens only when
+enough frames agree on that resident AND that same face is live (a photo held to the camera is
+not) AND the access rules allow it (consent, the household's face mode, a door that serves it).
 """
 
 import asyncio
@@ -30,6 +31,7 @@ from .const import DOMAIN
 from .face.decision import decide
 from .face.liveness import LivenessTracker, frame_quality
 from .face.observation import FaceObservation
+from .face.tracking import FaceTrack, Step, box_shift, boxes_continue
 from .face.voting import FrameVoter
 from .face_service import Frame
 from .runtime import DoorConfig, FaceGateRuntime
@@ -60,10 +62,11 @@ class FaceWatch:
         self.state = NOBODY
         self.faces = 0
         self.last_seen: float | None = None
-        self.recent_match: tuple[str, float] | None = None  # frames agreed on: whom, when
+        # The last recognition that passed liveness: whom, when (voice.py uses it up).
+        self.recent_match: tuple[str, float] | None = None
         self._voter = FrameVoter()
         self._liveness = LivenessTracker()
-        self._tracked: str | None = None  # whom the liveness tracker is following
+        self._track = FaceTrack()  # the one face whose frames vote and prove liveness
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
         self.camera_failures = 0  # snapshots in a row that gave no usable picture
@@ -137,7 +140,7 @@ class FaceWatch:
         self._unknown_frames = 0
         self._voter.reset()
         self._liveness.reset()
-        self._tracked = None
+        self._track.reset()
         resident = self._runtime.directory.residents.get(resident_id or "")
         if resident is None:
             return
@@ -195,7 +198,7 @@ class FaceWatch:
     async def async_process(self, frame: Frame, now: float) -> None:
         """Update the sensor from a frame, and open the door when it is safe."""
         self.faces = len(frame.faces)
-        face = max(frame.faces, key=lambda f: f.width, default=None)
+        face = self._pick(frame.faces, now)
         if face is None:
             self._set_state(NOBODY)
             return
@@ -208,9 +211,18 @@ class FaceWatch:
         self._set_state(gate.resident_label(self._runtime, resident_id) or UNKNOWN)
         if clear and resident_id is None:
             self._count_unknown_frame()
-        if (voted := self._voter.result(now)) is not None:
-            self.recent_match = (voted, now)  # may back a spoken unlock (voice.py)
+        voted = self._voter.result(now)
+        if voted is not None and voted == self._track.resident_id:
             await self._async_try_face_unlock(voted, now)
+
+    def _pick(self, faces: list[FaceObservation], now: float) -> FaceObservation | None:
+        """The tracked face while it is in the frame (nearest its last box), else the largest."""
+        box = self._track.box
+        if box is not None and self._track.active(now):
+            near = [face for face in faces if boxes_continue(box, face.box)]
+            if near:
+                return min(near, key=lambda face: box_shift(box, face.box))
+        return max(faces, key=lambda face: face.width, default=None)
 
     def _count_unknown_frame(self) -> None:
         """Report a stranger once a burst: on the bus and to the door's event entity."""
@@ -230,12 +242,15 @@ class FaceWatch:
         async_dispatcher_send(self._hass, SIGNAL_UNKNOWN_FACE.format(door_id), self.camera_id)
 
     def _follow(self, resident_id: str | None, face: FaceObservation, now: float) -> None:
-        self._voter.add(now, resident_id)
-        if resident_id is not None and resident_id != self._tracked:
-            self._tracked = resident_id  # someone else: start proving liveness again
+        """Credit the frame to the tracked face only: a new face starts the evidence again."""
+        step = self._track.follow(resident_id, face.box, now)
+        if step is Step.STARTED:  # someone else, elsewhere, or after a gap
+            self._voter.reset()
             self._liveness.reset()
-        if self._tracked is not None:
-            # Frames that match nobody still count: a closed-eye frame may fail the match.
+        # An unknown or unclear face votes against (it takes a place among the last frames)
+        # but never adds liveness evidence: it is not known to be the tracked person.
+        self._voter.add(now, resident_id)
+        if step is not Step.OUTSIDE:
             self._liveness.add(now, face)
 
     async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:
@@ -245,6 +260,7 @@ class FaceWatch:
             self._unproven = resident_id
             return
         self._unproven = None
+        self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
         self._voter.reset()
         self._liveness.reset()
         door = self._door
