@@ -21,7 +21,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 
 from . import gate
 from .access.audit import Outcome
@@ -47,6 +47,9 @@ UNKNOWN_FACE_FRAMES: Final = 3  # clear frames of a stranger before it is report
 # says so; at 2 frames a second that is about 10 s of a triggered camera failing.
 CAMERA_FAILURES_FOR_ISSUE: Final = 20
 ISSUE_CAMERA: Final = "camera_unavailable"
+# The sensor goes back to "nobody" this long after the last frame that showed a face: a scan
+# that ends, a camera that fails or a person who walks off leaves no stale name behind.
+FACE_HOLD_SECONDS: Final = 10.0
 
 
 class FaceWatch:
@@ -73,6 +76,7 @@ class FaceWatch:
         self._scan_until = 0.0
         self._scanning: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._cancel_hold: Callable[[], None] | None = None  # the timer back to "nobody"
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -83,6 +87,7 @@ class FaceWatch:
 
         def stop() -> None:
             unsubscribe()
+            self._stop_hold()
             if self._scanning:
                 self._scanning.cancel()
 
@@ -272,8 +277,30 @@ class FaceWatch:
 
     def _set_state(self, state: str) -> None:
         self.state = state
+        self._stop_hold()
+        if state != NOBODY:
+            self._cancel_hold = async_call_later(self._hass, FACE_HOLD_SECONDS, self._hold_over)
         for listener in list(self._listeners):
             listener()
+
+    def _stop_hold(self) -> None:
+        if self._cancel_hold is not None:
+            self._cancel_hold()
+            self._cancel_hold = None
+
+    @callback
+    def _hold_over(self, _now: Any) -> None:
+        self._cancel_hold = None
+        self.faces = 0
+        self._set_state(NOBODY)
+
+    def seen_recently(self, now: float) -> bool:
+        """Whether the state names someone seen within `FACE_HOLD_SECONDS` of `now`."""
+        return (
+            self.state != NOBODY
+            and self.last_seen is not None
+            and now - self.last_seen <= FACE_HOLD_SECONDS
+        )
 
     @property
     def attributes(self) -> dict[str, Any]:
