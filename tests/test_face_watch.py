@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 import shutil
 import time
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from homeassistant.components import conversation
 from homeassistant.components.lock.const import LockState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import chat_session
 from homeassistant.helpers import device_registry as dr
@@ -25,6 +27,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.facegate import face_watch
 from custom_components.facegate.face.observation import FaceObservation
 from custom_components.facegate.face_service import Frame
 from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE, FACE_HOLD_SECONDS, FaceWatch
@@ -471,3 +474,87 @@ async def test_who_is_at_the_door_answers_from_a_recent_sighting_and_says_when(
     heard.append(await ask())
 
     assert heard == answers
+
+
+async def test_a_resident_cannot_enrol_a_photo_held_to_their_own_camera(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alex's own account holds a photo of a stranger to the porch camera: not live, refused."""
+    monkeypatch.setattr(face_watch, "ENROL_LIVE_SECONDS", 2.0)  # a photo never blinks anyway
+    user = await hass.auth.async_get_user(await link_user(hass, site, hass_admin_user, "Alex"))
+    stranger = FIXTURE_FACES / "kit_harington" / "2.jpg"
+    await hass.async_add_executor_job(shutil.copyfile, stranger, tmp_path / "porch.jpg")
+    (resident_id,) = site.runtime_data.directory.residents
+    before = site.runtime_data.faces.gallery.sample_count(resident_id)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "enrol_face", {"resident_id": resident_id, "camera": CAMERA}, user)
+
+    assert err.value.translation_key == "enrol_not_live"
+    assert site.runtime_data.faces.gallery.sample_count(resident_id) == before
+
+
+async def test_only_an_administrator_enrols_a_face_from_photos(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    user = await hass.auth.async_get_user(await link_user(hass, site, hass_admin_user, "Alex"))
+    (resident_id,) = site.runtime_data.directory.residents
+    data = {"resident_id": resident_id, "photos": [str(PORTRAIT)]}
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "enrol_face", data, user)
+
+    assert err.value.translation_key == "enrol_photos_admin_only"
+
+
+class FrameClock:
+    """face_watch's clock in a test: time.time() moves 0.3 s per frame, however slow the CPU."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    @staticmethod
+    def monotonic() -> float:
+        return time.monotonic()
+
+
+async def test_a_resident_enrols_their_live_face_from_the_camera(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The camera shows Alex blinking (the engine's real analysis, eyelids moved): enrolled."""
+    user = await hass.auth.async_get_user(await link_user(hass, site, hass_admin_user, "Alex"))
+    faces = site.runtime_data.faces
+    analyse, frames = faces.async_analyze, chain([0, 0, 0, 0.7, 0.8, 0], repeat(0))
+    rng = np.random.default_rng(5)
+
+    clock = FrameClock()
+    monkeypatch.setattr(face_watch, "time", clock)
+    monkeypatch.setattr(face_watch, "ENROL_LIVE_SECONDS", 250.0)  # this CPU's speed: no matter
+
+    async def live_person(image: bytes) -> Frame | None:
+        clock.now += 0.3
+        frame = await analyse(image)
+        assert frame is not None
+        landmarks = _blinking(frame.faces[0].landmarks, next(frames))
+        landmarks += rng.integers(-1, 2, size=(68, 2))
+        face = dataclasses.replace(frame.faces[0], landmarks=landmarks.astype(np.int32))
+        return Frame([face], frame.size)
+
+    faces.async_analyze = live_person  # type: ignore[method-assign]
+    (resident_id,) = site.runtime_data.directory.residents
+    data = {"resident_id": resident_id, "camera": CAMERA, "samples": 2}
+
+    response = await call(hass, "enrol_face", data, user)
+
+    assert response == {"samples": 2}
+    assert faces.gallery.sample_count(resident_id) == 2

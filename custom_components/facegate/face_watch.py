@@ -31,7 +31,14 @@ from .const import DOMAIN
 from .face.decision import decide
 from .face.liveness import LivenessTracker, frame_quality
 from .face.observation import FaceObservation
-from .face.tracking import FaceTrack, Step, box_shift, boxes_continue
+from .face.tracking import (
+    MAX_GAP_SECONDS,
+    FaceTrack,
+    Step,
+    box_shift,
+    boxes_continue,
+    same_face,
+)
 from .face.voting import FrameVoter
 from .face_service import Frame
 from .runtime import DoorConfig, FaceGateRuntime
@@ -50,6 +57,10 @@ ISSUE_CAMERA: Final = "camera_unavailable"
 # The sensor goes back to "nobody" this long after the last frame that showed a face: a scan
 # that ends, a camera that fails or a person who walks off leaves no stale name behind.
 FACE_HOLD_SECONDS: Final = 10.0
+# Enrolment from a camera by a resident (not an administrator) must prove the face live, as an
+# unlock does: frames for up to this long, one every ENROL_FRAME_INTERVAL.
+ENROL_LIVE_SECONDS: Final = 15.0
+ENROL_FRAME_INTERVAL: Final = 0.3
 
 
 class FaceWatch:
@@ -306,3 +317,45 @@ class FaceWatch:
     def attributes(self) -> dict[str, Any]:
         """What the sensor may show: counts and times, never biometrics."""
         return {"faces": self.faces, "last_seen": self.last_seen}
+
+
+async def async_live_samples(
+    hass: HomeAssistant, runtime: FaceGateRuntime, camera_id: str, count: int
+) -> list[bytes]:
+    """`count` snapshots of ONE face that proved live (a blink), for enrolment.
+
+    The face is followed like at a door: the only face in each frame, box after box, the same
+    encoding; another face starts again. Raises AccessError("enrol_not_live") when no blink was
+    seen within ENROL_LIVE_SECONDS: a photo (or a screen) held to the camera never blinks.
+    """
+    liveness = LivenessTracker()
+    images: list[bytes] = []
+    first: FaceObservation | None = None  # the followed face's first frame
+    last: tuple[FaceObservation, float] | None = None
+    deadline = time.monotonic() + ENROL_LIVE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            image = await camera.async_get_image(hass, camera_id, timeout=5)
+        except HomeAssistantError as err:
+            raise AccessError("camera_unavailable") from err
+        now = time.time()
+        frame = await runtime.faces.async_analyze(image.content)
+        if frame is not None and len(frame.faces) == 1:
+            face = frame.faces[0]
+            if not (
+                first is not None
+                and last is not None
+                and now - last[1] <= MAX_GAP_SECONDS
+                and boxes_continue(last[0].box, face.box)
+                and same_face(first.encoding, face.encoding)
+            ):  # another face, or the same one after a gap: start again
+                liveness.reset()
+                images, first = [], face
+            last = (face, now)
+            liveness.add(now, face)
+            images.append(image.content)
+            if liveness.verdict(now).live:
+                step = max(1, len(images) // count)
+                return images[::-1][::step][:count]
+        await asyncio.sleep(ENROL_FRAME_INTERVAL)
+    raise AccessError("enrol_not_live")

@@ -23,6 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+import numpy.typing as npt
+
+from .decision import DEFAULT_MAX_DISTANCE
 from .observation import Box
 
 MAX_GAP_SECONDS = 3.0
@@ -39,6 +43,18 @@ walking up to a door camera moves about a face width in half a second; two faces
 MAX_SCALE = 1.5
 """How much the face's width may change between two recognised frames (either way): walking
 towards the camera grows it by well under this in half a second."""
+
+
+SAME_FACE_DISTANCE = DEFAULT_MAX_DISTANCE
+"""Before anyone is enrolled there is no identity to follow: two frames show the same face when
+their encodings are at most this far apart, the distance at which a probe may match a resident
+(decision.py)."""
+
+
+def same_face(first: npt.ArrayLike, other: npt.ArrayLike) -> bool:
+    """Whether two encodings can be the same person (for following a face not yet enrolled)."""
+    difference = np.asarray(first, dtype=np.float64) - np.asarray(other, dtype=np.float64)
+    return float(np.linalg.norm(difference)) <= SAME_FACE_DISTANCE
 
 
 class Step(StrEnum):
