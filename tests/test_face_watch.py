@@ -558,3 +558,24 @@ async def test_a_resident_enrols_their_live_face_from_the_camera(
 
     assert response == {"samples": 2}
     assert faces.gallery.sample_count(resident_id) == 2
+
+
+async def test_a_face_too_dark_to_judge_ends_the_scan_in_a_refusal_that_says_so(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """At night the camera sees a face it cannot judge: one refusal says why, not silence."""
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(site)
+    frame = await analysed(hass, site, PORTRAIT)
+    dark = dataclasses.replace(frame.faces[0], brightness=12.0)
+    now = time.time()
+
+    for index in range(4):
+        await watch.async_process(Frame([dark], frame.size), now + index * 0.5)
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+
+    assert [(e.data["outcome"], e.data["reason"], e.data.get("note")) for e in events] == [
+        ("denied", "face_unclear", "too_dark")
+    ]
+    assert hass.states.get(LOCK).state == LockState.LOCKED

@@ -12,6 +12,7 @@ not) AND the access rules allow it (consent, the household's face mode, a door t
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -30,6 +31,7 @@ from .access.errors import AccessError
 from .const import DOMAIN
 from .face.decision import decide
 from .face.liveness import LivenessTracker, frame_quality
+from .face.liveness_policy import MIN_JUDGED_FRAMES
 from .face.observation import FaceObservation
 from .face.tracking import (
     MAX_GAP_SECONDS,
@@ -57,6 +59,10 @@ ISSUE_CAMERA: Final = "camera_unavailable"
 # The sensor goes back to "nobody" this long after the last frame that showed a face: a scan
 # that ends, a camera that fails or a person who walks off leaves no stale name behind.
 FACE_HOLD_SECONDS: Final = 10.0
+# A scan that saw a face in this many frames, too poor to judge in all but MIN_JUDGED_FRAMES - 1
+# of them, ends in one refusal that says so ("face_unclear": look at the camera, or use the PIN
+# or card) rather than in silence.
+UNCLEAR_FRAMES: Final = 3
 # Enrolment from a camera by a resident (not an administrator) must prove the face live, as an
 # unlock does: frames for up to this long, one every ENROL_FRAME_INTERVAL.
 ENROL_LIVE_SECONDS: Final = 15.0
@@ -83,6 +89,8 @@ class FaceWatch:
         self._track = FaceTrack()  # the one face whose frames vote and prove liveness
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
+        self._unclear: Counter[str] = Counter()  # this burst's frames too poor to judge, by why
+        self._judged = 0  # this burst's frames good enough to match
         self.camera_failures = 0  # snapshots in a row that gave no usable picture
         self._scan_until = 0.0
         self._scanning: asyncio.Task[None] | None = None
@@ -153,18 +161,30 @@ class FaceWatch:
     async def async_end_burst(self) -> None:
         """After a burst: refuse, once, a recognised face that never proved live."""
         resident_id, self._unproven = self._unproven, None
+        unclear, judged = self._unclear, self._judged
+        self._unclear, self._judged = Counter(), 0
         self._unknown_frames = 0
         self._voter.reset()
         self._liveness.reset()
         self._track.reset()
         resident = self._runtime.directory.residents.get(resident_id or "")
         if resident is None:
+            if unclear.total() >= UNCLEAR_FRAMES and judged < MIN_JUDGED_FRAMES:
+                await self._async_refuse_unclear(unclear.most_common(1)[0][0])
             return
         # A photo or a screen held to the camera, or a face that never blinked.
         decision = Decision(
             self._door.door_id, "face", Outcome.DENIED, "not_live", resident.resident_id,
             resident.household_id,
         )  # fmt: skip
+        decision = self._runtime.controller.record(decision, time.time())
+        await gate.async_publish(self._hass, self._runtime, decision)
+
+    async def _async_refuse_unclear(self, problem: str) -> None:
+        """A face was there, but too dark, small, blurred or turned to judge: say so, once."""
+        decision = Decision(
+            self._door.door_id, "face", Outcome.DENIED, "face_unclear", note=problem
+        )
         decision = self._runtime.controller.record(decision, time.time())
         await gate.async_publish(self._hass, self._runtime, decision)
 
@@ -219,7 +239,12 @@ class FaceWatch:
             self._set_state(NOBODY)
             return
         self.last_seen = now
-        clear = frame_quality(face, frame.size) is None  # else too small, dark, blurry, turned
+        problem = frame_quality(face, frame.size)  # too small, dark, blurry, turned, or None
+        clear = problem is None
+        if problem is None:
+            self._judged += 1
+        else:
+            self._unclear[problem] += 1
         resident_id = (
             decide(self._runtime.faces.gallery, face.encoding).resident_id if clear else None
         )
