@@ -191,7 +191,8 @@ async def test_a_resident_exports_their_own_data_without_secrets(
     resident = await add_resident(hass, hass_admin_user, user_id=user.id)
     await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
     await call(hass, "set_face_consent", {"resident_id": resident, "consent": True}, user)  # type: ignore[arg-type]
-    await enrol(hass, resident, "camera.portrait_cam", user)  # type: ignore[arg-type]
+    # An administrator enrols (a resident enrolling from a camera must blink; a still cannot).
+    await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
     await call(hass, "present_credential", {ATTR_ENTITY_ID: LOCK, "pin": PIN})
 
     exported = await call(hass, "export_resident_data", {"resident_id": resident}, user)  # type: ignore[arg-type]

@@ -4,30 +4,41 @@ import asyncio
 import dataclasses
 import shutil
 import time
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
 import pytest
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components import conversation
 from homeassistant.components.lock.const import LockState
 from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import chat_session
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockUser,
     async_capture_events,
+    async_fire_time_changed,
 )
 
+from custom_components.facegate import face_watch
+from custom_components.facegate.face.observation import FaceObservation
 from custom_components.facegate.face_service import Frame
-from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE, FaceWatch
+from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE, FACE_HOLD_SECONDS, FaceWatch
 from custom_components.facegate.gate import EVENT_ACCESS
+from custom_components.facegate.voice import async_voice_unlock
 
-from .conftest import FRONT_DOOR, setup_site, site_entry
+from .conftest import FLAT_2, FRONT_DOOR, setup_site, site_entry
 from .photos import FIXTURE_FACES
 from .test_doors import LOCK, PIN, add_resident, call
 from .test_face_enrolment import PORTRAIT, add_camera, pytestmark  # noqa: F401 - same skip
-from .test_voice import say, start_assist
+from .test_voice import start_assist
 
 CAMERA = "camera.porch"
 SENSOR = "sensor.front_door_face_at_porch"
@@ -174,36 +185,6 @@ def _blinking(landmarks: np.ndarray, closed: float) -> np.ndarray:
     return points
 
 
-@pytest.mark.parametrize(("delay", "outcome"), [(0, "granted"), (21, "denied")])
-async def test_a_recognised_resident_backs_a_spoken_unlock(
-    hass: HomeAssistant,
-    tmp_path: Path,
-    hass_admin_user: MockUser,
-    freezer: FrozenDateTimeFactory,
-    delay: float,
-    outcome: str,
-) -> None:
-    """Recognised (not yet proven live) plus a voice request: two factors, within 20 s."""
-    entry = await face_site(hass, tmp_path, hass_admin_user, door={"allow_voice_unlock": True})
-    await start_assist(hass)
-    watch = watch_of(entry)
-    for _ in range(4):  # enough frames for the vote; a still never proves live by itself
-        await watch.async_scan_once()
-    assert hass.states.get(LOCK).state == LockState.LOCKED
-    events = async_capture_events(hass, EVENT_ACCESS)
-    freezer.tick(delay)
-
-    await say(hass, "unlock the front door", hass_admin_user)
-
-    assert [(e.data["method"], e.data["reason"]) for e in events] == [
-        ("voice+face", "granted") if delay == 0 else ("voice", "voice_second_factor_needed")
-    ]
-    assert hass.states.get(LOCK).state == (
-        LockState.UNLOCKED if outcome == "granted" else LockState.LOCKED
-    )
-    await hass.config_entries.async_unload(entry.entry_id)
-
-
 async def test_a_stranger_is_reported_once_a_burst(
     hass: HomeAssistant, site: MockConfigEntry, tmp_path: Path
 ) -> None:
@@ -256,3 +237,345 @@ async def test_a_burst_of_a_held_up_photo_ends_in_one_refusal(
     assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
     assert hass.states.get(LOCK).state == LockState.LOCKED
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def analysed(hass: HomeAssistant, entry: MockConfigEntry, photo: Path) -> Frame:
+    """The engine's real analysis of a photo, as one camera frame."""
+    image = await hass.async_add_executor_job(photo.read_bytes)
+    frame = await entry.runtime_data.faces.async_analyze(image)
+    assert frame is not None
+    assert len(frame.faces) == 1
+    return frame
+
+
+def held_at(face: FaceObservation, anchor: FaceObservation) -> FaceObservation:
+    """The face moved (box and landmarks) so that its box is centred where `anchor`'s is."""
+    (top, right, bottom, left), (a_top, a_right, a_bottom, a_left) = face.box, anchor.box
+    dx = (a_left + a_right - left - right) // 2
+    dy = (a_top + a_bottom - top - bottom) // 2
+    return dataclasses.replace(
+        face,
+        box=(top + dy, right + dx, bottom + dy, left + dx),
+        landmarks=(face.landmarks + np.array([dx, dy])).astype(np.int32),
+    )
+
+
+async def test_a_photo_of_a_resident_plus_a_strangers_blink_never_opens(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """A printed photo of Alex is held up, lowered for a second while the stranger holding it
+    blinks (an unknown face that is live), then held up again: the blink is not Alex's."""
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(site)
+    photo = await analysed(hass, site, PORTRAIT)
+    stranger = await analysed(hass, site, FIXTURE_FACES / "kit_harington" / "2.jpg")
+    alex, holder = photo.faces[0], held_at(stranger.faces[0], photo.faces[0])
+    rng = np.random.default_rng(3)
+
+    def jittered(face: FaceObservation, lids: float = 0.0) -> FaceObservation:
+        landmarks = _blinking(face.landmarks, lids) + rng.integers(-1, 2, size=(68, 2))
+        return dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
+
+    start = time.time()
+    frames = [jittered(alex) for _ in range(4)]  # the photo: recognised, never blinks
+    frames += [jittered(holder, lids) for lids in (0, 0.7, 0.8, 0)]  # lowered: the holder blinks
+    frames += [jittered(alex) for _ in range(4)]  # held up again
+    for index, face in enumerate(frames):
+        await watch.async_process(Frame([face], photo.size), start + index * 0.25)
+    await hass.async_block_till_done()
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
+
+
+async def link_user(hass: HomeAssistant, entry: MockConfigEntry, admin: MockUser, name: str) -> str:
+    """A Home Assistant user linked to the resident Alex (their own account)."""
+    user = await hass.auth.async_create_user(name, group_ids=["system-users"])
+    (resident_id,) = entry.runtime_data.directory.residents
+    await call(hass, "update_resident", {"resident_id": resident_id, "user_id": user.id}, admin)
+    return user.id
+
+
+async def relock(hass: HomeAssistant, admin: MockUser) -> None:
+    await hass.services.async_call(
+        "lock", "lock", {ATTR_ENTITY_ID: LOCK}, blocking=True, context=Context(user_id=admin.id)
+    )
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+async def speak(hass: HomeAssistant, user_id: str | None) -> None:
+    await conversation.async_converse(
+        hass, "unlock the front door", None, Context(user_id=user_id), language="en"
+    )
+
+
+async def test_a_photo_held_to_the_camera_backs_no_spoken_unlock_from_another_household(
+    hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser
+) -> None:
+    """A photo of Alex is recognised (never live) while a Flat 2 user says "unlock"."""
+    entry = await face_site(hass, tmp_path, hass_admin_user, door={"allow_voice_unlock": True})
+    await start_assist(hass)
+    await link_user(hass, entry, hass_admin_user, "Alex")
+    neighbour = await hass.auth.async_create_user("Casey", group_ids=["system-users"])
+    await add_resident(hass, hass_admin_user, household_id=FLAT_2, user_id=neighbour.id)
+    photo, now = await analysed(hass, entry, PORTRAIT), time.time()
+    for index in range(6):  # the same picture, recognised each time
+        await watch_of(entry).async_process(photo, now - 3 + index * 0.4)
+    assert hass.states.get(SENSOR).state == "Alex"
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await speak(hass, neighbour.id)
+
+    assert [(e.data["method"], e.data["reason"]) for e in events] == [
+        ("voice", "voice_second_factor_needed")
+    ]
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("speaker", "delay", "backed"),
+    [
+        ("own user", 0, True),
+        ("own user", 11, False),  # more than 10 s after the live recognition
+        ("other household", 0, False),
+        ("no user", 0, False),  # a satellite outside the door's area, or an unknown caller
+    ],
+)
+async def test_a_live_recognition_backs_one_spoken_unlock_from_the_residents_own_user(
+    hass: HomeAssistant,
+    *,
+    tmp_path: Path,
+    hass_admin_user: MockUser,
+    freezer: FrozenDateTimeFactory,
+    speaker: str,
+    delay: float,
+    backed: bool,
+) -> None:
+    entry = await face_site(hass, tmp_path, hass_admin_user, door={"allow_voice_unlock": True})
+    await start_assist(hass)
+    own = await link_user(hass, entry, hass_admin_user, "Alex")
+    other = await hass.auth.async_create_user("Casey", group_ids=["system-users"])
+    await add_resident(hass, hass_admin_user, household_id=FLAT_2, user_id=other.id)
+    user_id = {"own user": own, "other household": other.id, "no user": None}[speaker]
+    await show_live_face(hass, entry, time.time() - 3)  # live: the face opens the door
+    await relock(hass, hass_admin_user)
+    events = async_capture_events(hass, EVENT_ACCESS)
+    freezer.tick(delay)
+
+    await speak(hass, user_id)
+    await speak(hass, user_id)  # the recognition is used once
+
+    refused = ("voice", "voice_second_factor_needed")
+    assert [(e.data["method"], e.data["reason"]) for e in events] == (
+        [("voice+face", "granted"), refused] if backed else [refused, refused]
+    )
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(("area", "backed"), [("porch", True), ("kitchen", False)])
+async def test_a_live_recognition_backs_a_request_from_a_satellite_at_the_door(
+    hass: HomeAssistant,
+    *,
+    tmp_path: Path,
+    hass_admin_user: MockUser,
+    freezer: FrozenDateTimeFactory,
+    area: str,
+    backed: bool,
+) -> None:
+    """An Assist device in the door's area speaks for whoever stands there; elsewhere not."""
+    entry = await face_site(hass, tmp_path, hass_admin_user, door={"allow_voice_unlock": True})
+    areas, devices = ar.async_get(hass), dr.async_get(hass)
+    porch = areas.async_create("porch").id
+    lock_device = er.async_get(hass).async_get(LOCK).device_id
+    devices.async_update_device(lock_device, area_id=porch)
+    satellite_entry = MockConfigEntry(domain="test")
+    satellite_entry.add_to_hass(hass)
+    satellite = devices.async_get_or_create(
+        config_entry_id=satellite_entry.entry_id, identifiers={("test", "satellite")}
+    )
+    where = porch if area == "porch" else areas.async_create(area).id
+    devices.async_update_device(satellite.id, area_id=where)
+    await show_live_face(hass, entry, time.time() - 3)
+    await relock(hass, hass_admin_user)
+    runtime = entry.runtime_data
+
+    with chat_session.async_get_chat_session(hass):  # as an agent runs its unlock tool
+        decision = await async_voice_unlock(hass, runtime, FRONT_DOOR, None, device_id=satellite.id)
+
+    assert (decision.granted, decision.method) == (backed, "voice+face" if backed else "voice")
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_the_face_sensor_forgets_a_face_once_the_hold_time_is_over(
+    hass: HomeAssistant, site: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """Six minutes after the scan, the sensor said "Alex": now it says nobody 10 s after."""
+    watch = watch_of(site)
+    await watch.async_process(await analysed(hass, site, PORTRAIT), time.time())
+    await watch.async_end_burst()
+    freezer.tick(FACE_HOLD_SECONDS - 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert hass.states.get(SENSOR).state == "Alex"  # within the stated hold time
+
+    freezer.tick(2)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+
+    assert hass.states.get(SENSOR).state == "nobody"
+    assert hass.states.get(SENSOR).attributes["faces"] == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "question", "answers"),
+    [
+        (
+            "en",
+            "who is at the front door",
+            [
+                "At the Front door just now: Alex.",
+                "At the Front door: Alex, seen 7 seconds ago.",
+                "Nobody is at the Front door.",
+            ],
+        ),
+        (
+            "zh-CN",
+            "谁在Front door",
+            ["Front door刚才：Alex。", "Front door：Alex，7秒前看到。", "Front door没有人。"],  # noqa: RUF001
+        ),
+    ],
+)
+async def test_who_is_at_the_door_answers_from_a_recent_sighting_and_says_when(
+    hass: HomeAssistant,
+    *,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    freezer: FrozenDateTimeFactory,
+    language: str,
+    question: str,
+    answers: list[str],
+) -> None:
+    await start_assist(hass)
+    await watch_of(site).async_process(await analysed(hass, site, PORTRAIT), time.time())
+
+    async def ask() -> str:
+        result = await conversation.async_converse(
+            hass, question, None, Context(user_id=hass_admin_user.id), language=language
+        )
+        return str(result.response.speech["plain"]["speech"])
+
+    heard = [await ask()]
+    freezer.tick(7)
+    heard.append(await ask())
+    freezer.tick(FACE_HOLD_SECONDS)  # the scan is long over: no stale name
+    heard.append(await ask())
+
+    assert heard == answers
+
+
+async def test_a_resident_cannot_enrol_a_photo_held_to_their_own_camera(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alex's own account holds a photo of a stranger to the porch camera: not live, refused."""
+    monkeypatch.setattr(face_watch, "ENROL_LIVE_SECONDS", 2.0)  # a photo never blinks anyway
+    user = await hass.auth.async_get_user(await link_user(hass, site, hass_admin_user, "Alex"))
+    stranger = FIXTURE_FACES / "kit_harington" / "2.jpg"
+    await hass.async_add_executor_job(shutil.copyfile, stranger, tmp_path / "porch.jpg")
+    (resident_id,) = site.runtime_data.directory.residents
+    before = site.runtime_data.faces.gallery.sample_count(resident_id)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "enrol_face", {"resident_id": resident_id, "camera": CAMERA}, user)
+
+    assert err.value.translation_key == "enrol_not_live"
+    assert site.runtime_data.faces.gallery.sample_count(resident_id) == before
+
+
+async def test_only_an_administrator_enrols_a_face_from_photos(
+    hass: HomeAssistant, site: MockConfigEntry, hass_admin_user: MockUser
+) -> None:
+    user = await hass.auth.async_get_user(await link_user(hass, site, hass_admin_user, "Alex"))
+    (resident_id,) = site.runtime_data.directory.residents
+    data = {"resident_id": resident_id, "photos": [str(PORTRAIT)]}
+
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "enrol_face", data, user)
+
+    assert err.value.translation_key == "enrol_photos_admin_only"
+
+
+class FrameClock:
+    """face_watch's clock in a test: time.time() moves 0.3 s per frame, however slow the CPU."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    @staticmethod
+    def monotonic() -> float:
+        return time.monotonic()
+
+
+async def test_a_resident_enrols_their_live_face_from_the_camera(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The camera shows Alex blinking (the engine's real analysis, eyelids moved): enrolled."""
+    user = await hass.auth.async_get_user(await link_user(hass, site, hass_admin_user, "Alex"))
+    faces = site.runtime_data.faces
+    analyse, frames = faces.async_analyze, chain([0, 0, 0, 0.7, 0.8, 0], repeat(0))
+    rng = np.random.default_rng(5)
+
+    clock = FrameClock()
+    monkeypatch.setattr(face_watch, "time", clock)
+    monkeypatch.setattr(face_watch, "ENROL_LIVE_SECONDS", 250.0)  # this CPU's speed: no matter
+
+    async def live_person(image: bytes) -> Frame | None:
+        clock.now += 0.3
+        frame = await analyse(image)
+        assert frame is not None
+        landmarks = _blinking(frame.faces[0].landmarks, next(frames))
+        landmarks += rng.integers(-1, 2, size=(68, 2))
+        face = dataclasses.replace(frame.faces[0], landmarks=landmarks.astype(np.int32))
+        return Frame([face], frame.size)
+
+    faces.async_analyze = live_person  # type: ignore[method-assign]
+    (resident_id,) = site.runtime_data.directory.residents
+    data = {"resident_id": resident_id, "camera": CAMERA, "samples": 2}
+
+    response = await call(hass, "enrol_face", data, user)
+
+    assert response == {"samples": 2}
+    assert faces.gallery.sample_count(resident_id) == 2
+
+
+async def test_a_face_too_dark_to_judge_ends_the_scan_in_a_refusal_that_says_so(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """At night the camera sees a face it cannot judge: one refusal says why, not silence."""
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(site)
+    frame = await analysed(hass, site, PORTRAIT)
+    dark = dataclasses.replace(frame.faces[0], brightness=12.0)
+    now = time.time()
+
+    for index in range(4):
+        await watch.async_process(Frame([dark], frame.size), now + index * 0.5)
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+
+    assert [(e.data["outcome"], e.data["reason"], e.data.get("note")) for e in events] == [
+        ("denied", "face_unclear", "too_dark")
+    ]
+    assert hass.states.get(LOCK).state == LockState.LOCKED

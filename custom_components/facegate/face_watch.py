@@ -1,16 +1,18 @@
 """Who is at a door camera: scans while a trigger is on, then face unlock when it is safe.
 
 A trigger (motion, doorbell, an event entity) starts a burst of scans of the camera; without
-one the camera is never analysed, so an idle door costs no CPU. Each frame: the largest face
-passes the quality gate, is matched against the gallery, feeds the multi-frame vote and the
-liveness tracker; the door opens only when enough frames agree on one resident AND that face
-is live (a photo held to the camera is not) AND the access rules allow it (consent, the
-household's face mode, a door that serves it).
+one the camera is never analysed, so an idle door costs no CPU. Each frame: the tracked face
+(else the largest) passes the quality gate and is matched against the gallery; the vote and the
+liveness evidence come from ONE tracked face (face/tracking.py: the same resident, box after
+box), so a stranger's blink never counts for a resident's photo. The door opens only when
+enough frames agree on that resident AND that same face is live (a photo held to the camera is
+not) AND the access rules allow it (consent, the household's face mode, a door that serves it).
 """
 
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -20,7 +22,7 @@ from homeassistant.core import Event, EventStateChangedData, HomeAssistant, call
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.dispatcher import async_dispatcher_send
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 
 from . import gate
 from .access.audit import Outcome
@@ -29,7 +31,16 @@ from .access.errors import AccessError
 from .const import DOMAIN
 from .face.decision import decide
 from .face.liveness import LivenessTracker, frame_quality
+from .face.liveness_policy import MIN_JUDGED_FRAMES
 from .face.observation import FaceObservation
+from .face.tracking import (
+    MAX_GAP_SECONDS,
+    FaceTrack,
+    Step,
+    box_shift,
+    boxes_continue,
+    same_face,
+)
 from .face.voting import FrameVoter
 from .face_service import Frame
 from .runtime import DoorConfig, FaceGateRuntime
@@ -45,6 +56,17 @@ UNKNOWN_FACE_FRAMES: Final = 3  # clear frames of a stranger before it is report
 # says so; at 2 frames a second that is about 10 s of a triggered camera failing.
 CAMERA_FAILURES_FOR_ISSUE: Final = 20
 ISSUE_CAMERA: Final = "camera_unavailable"
+# The sensor goes back to "nobody" this long after the last frame that showed a face: a scan
+# that ends, a camera that fails or a person who walks off leaves no stale name behind.
+FACE_HOLD_SECONDS: Final = 10.0
+# A scan that saw a face in this many frames, too poor to judge in all but MIN_JUDGED_FRAMES - 1
+# of them, ends in one refusal that says so ("face_unclear": look at the camera, or use the PIN
+# or card) rather than in silence.
+UNCLEAR_FRAMES: Final = 3
+# Enrolment from a camera by a resident (not an administrator) must prove the face live, as an
+# unlock does: frames for up to this long, one every ENROL_FRAME_INTERVAL.
+ENROL_LIVE_SECONDS: Final = 15.0
+ENROL_FRAME_INTERVAL: Final = 0.3
 
 
 class FaceWatch:
@@ -60,16 +82,20 @@ class FaceWatch:
         self.state = NOBODY
         self.faces = 0
         self.last_seen: float | None = None
-        self.recent_match: tuple[str, float] | None = None  # frames agreed on: whom, when
+        # The last recognition that passed liveness: whom, when (voice.py uses it up).
+        self.recent_match: tuple[str, float] | None = None
         self._voter = FrameVoter()
         self._liveness = LivenessTracker()
-        self._tracked: str | None = None  # whom the liveness tracker is following
+        self._track = FaceTrack()  # the one face whose frames vote and prove liveness
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
+        self._unclear: Counter[str] = Counter()  # this burst's frames too poor to judge, by why
+        self._judged = 0  # this burst's frames good enough to match
         self.camera_failures = 0  # snapshots in a row that gave no usable picture
         self._scan_until = 0.0
         self._scanning: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._cancel_hold: Callable[[], None] | None = None  # the timer back to "nobody"
 
     @callback
     def async_start(self) -> Callable[[], None]:
@@ -80,6 +106,7 @@ class FaceWatch:
 
         def stop() -> None:
             unsubscribe()
+            self._stop_hold()
             if self._scanning:
                 self._scanning.cancel()
 
@@ -134,18 +161,30 @@ class FaceWatch:
     async def async_end_burst(self) -> None:
         """After a burst: refuse, once, a recognised face that never proved live."""
         resident_id, self._unproven = self._unproven, None
+        unclear, judged = self._unclear, self._judged
+        self._unclear, self._judged = Counter(), 0
         self._unknown_frames = 0
         self._voter.reset()
         self._liveness.reset()
-        self._tracked = None
+        self._track.reset()
         resident = self._runtime.directory.residents.get(resident_id or "")
         if resident is None:
+            if unclear.total() >= UNCLEAR_FRAMES and judged < MIN_JUDGED_FRAMES:
+                await self._async_refuse_unclear(unclear.most_common(1)[0][0])
             return
         # A photo or a screen held to the camera, or a face that never blinked.
         decision = Decision(
             self._door.door_id, "face", Outcome.DENIED, "not_live", resident.resident_id,
             resident.household_id,
         )  # fmt: skip
+        decision = self._runtime.controller.record(decision, time.time())
+        await gate.async_publish(self._hass, self._runtime, decision)
+
+    async def _async_refuse_unclear(self, problem: str) -> None:
+        """A face was there, but too dark, small, blurred or turned to judge: say so, once."""
+        decision = Decision(
+            self._door.door_id, "face", Outcome.DENIED, "face_unclear", note=problem
+        )
         decision = self._runtime.controller.record(decision, time.time())
         await gate.async_publish(self._hass, self._runtime, decision)
 
@@ -195,12 +234,17 @@ class FaceWatch:
     async def async_process(self, frame: Frame, now: float) -> None:
         """Update the sensor from a frame, and open the door when it is safe."""
         self.faces = len(frame.faces)
-        face = max(frame.faces, key=lambda f: f.width, default=None)
+        face = self._pick(frame.faces, now)
         if face is None:
             self._set_state(NOBODY)
             return
         self.last_seen = now
-        clear = frame_quality(face, frame.size) is None  # else too small, dark, blurry, turned
+        problem = frame_quality(face, frame.size)  # too small, dark, blurry, turned, or None
+        clear = problem is None
+        if problem is None:
+            self._judged += 1
+        else:
+            self._unclear[problem] += 1
         resident_id = (
             decide(self._runtime.faces.gallery, face.encoding).resident_id if clear else None
         )
@@ -208,9 +252,18 @@ class FaceWatch:
         self._set_state(gate.resident_label(self._runtime, resident_id) or UNKNOWN)
         if clear and resident_id is None:
             self._count_unknown_frame()
-        if (voted := self._voter.result(now)) is not None:
-            self.recent_match = (voted, now)  # may back a spoken unlock (voice.py)
+        voted = self._voter.result(now)
+        if voted is not None and voted == self._track.resident_id:
             await self._async_try_face_unlock(voted, now)
+
+    def _pick(self, faces: list[FaceObservation], now: float) -> FaceObservation | None:
+        """The tracked face while it is in the frame (nearest its last box), else the largest."""
+        box = self._track.box
+        if box is not None and self._track.active(now):
+            near = [face for face in faces if boxes_continue(box, face.box)]
+            if near:
+                return min(near, key=lambda face: box_shift(box, face.box))
+        return max(faces, key=lambda face: face.width, default=None)
 
     def _count_unknown_frame(self) -> None:
         """Report a stranger once a burst: on the bus and to the door's event entity."""
@@ -230,12 +283,15 @@ class FaceWatch:
         async_dispatcher_send(self._hass, SIGNAL_UNKNOWN_FACE.format(door_id), self.camera_id)
 
     def _follow(self, resident_id: str | None, face: FaceObservation, now: float) -> None:
-        self._voter.add(now, resident_id)
-        if resident_id is not None and resident_id != self._tracked:
-            self._tracked = resident_id  # someone else: start proving liveness again
+        """Credit the frame to the tracked face only: a new face starts the evidence again."""
+        step = self._track.follow(resident_id, face.box, now)
+        if step is Step.STARTED:  # someone else, elsewhere, or after a gap
+            self._voter.reset()
             self._liveness.reset()
-        if self._tracked is not None:
-            # Frames that match nobody still count: a closed-eye frame may fail the match.
+        # An unknown or unclear face votes against (it takes a place among the last frames)
+        # but never adds liveness evidence: it is not known to be the tracked person.
+        self._voter.add(now, resident_id)
+        if step is not Step.OUTSIDE:
             self._liveness.add(now, face)
 
     async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:
@@ -245,6 +301,7 @@ class FaceWatch:
             self._unproven = resident_id
             return
         self._unproven = None
+        self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
         self._voter.reset()
         self._liveness.reset()
         door = self._door
@@ -256,10 +313,74 @@ class FaceWatch:
 
     def _set_state(self, state: str) -> None:
         self.state = state
+        self._stop_hold()
+        if state != NOBODY:
+            self._cancel_hold = async_call_later(self._hass, FACE_HOLD_SECONDS, self._hold_over)
         for listener in list(self._listeners):
             listener()
+
+    def _stop_hold(self) -> None:
+        if self._cancel_hold is not None:
+            self._cancel_hold()
+            self._cancel_hold = None
+
+    @callback
+    def _hold_over(self, _now: Any) -> None:
+        self._cancel_hold = None
+        self.faces = 0
+        self._set_state(NOBODY)
+
+    def seen_recently(self, now: float) -> bool:
+        """Whether the state names someone seen within `FACE_HOLD_SECONDS` of `now`."""
+        return (
+            self.state != NOBODY
+            and self.last_seen is not None
+            and now - self.last_seen <= FACE_HOLD_SECONDS
+        )
 
     @property
     def attributes(self) -> dict[str, Any]:
         """What the sensor may show: counts and times, never biometrics."""
         return {"faces": self.faces, "last_seen": self.last_seen}
+
+
+async def async_live_samples(
+    hass: HomeAssistant, runtime: FaceGateRuntime, camera_id: str, count: int
+) -> list[bytes]:
+    """`count` snapshots of ONE face that proved live (a blink), for enrolment.
+
+    The face is followed like at a door: the only face in each frame, box after box, the same
+    encoding; another face starts again. Raises AccessError("enrol_not_live") when no blink was
+    seen within ENROL_LIVE_SECONDS: a photo (or a screen) held to the camera never blinks.
+    """
+    liveness = LivenessTracker()
+    images: list[bytes] = []
+    first: FaceObservation | None = None  # the followed face's first frame
+    last: tuple[FaceObservation, float] | None = None
+    deadline = time.monotonic() + ENROL_LIVE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            image = await camera.async_get_image(hass, camera_id, timeout=5)
+        except HomeAssistantError as err:
+            raise AccessError("camera_unavailable") from err
+        now = time.time()
+        frame = await runtime.faces.async_analyze(image.content)
+        if frame is not None and len(frame.faces) == 1:
+            face = frame.faces[0]
+            if not (
+                first is not None
+                and last is not None
+                and now - last[1] <= MAX_GAP_SECONDS
+                and boxes_continue(last[0].box, face.box)
+                and same_face(first.encoding, face.encoding)
+            ):  # another face, or the same one after a gap: start again
+                liveness.reset()
+                images, first = [], face
+            last = (face, now)
+            liveness.add(now, face)
+            images.append(image.content)
+            if liveness.verdict(now).live:
+                step = max(1, len(images) // count)
+                return images[::-1][::step][:count]
+        await asyncio.sleep(ENROL_FRAME_INTERVAL)
+    raise AccessError("enrol_not_live")

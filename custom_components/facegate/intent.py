@@ -7,6 +7,7 @@ unlock intent does when it reaches FaceGate's lock.
 """
 
 import re
+import time
 from typing import Any
 
 import probatio
@@ -15,7 +16,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import intent
 
 from . import voice
-from .face_watch import NOBODY, UNKNOWN
+from .face_watch import UNKNOWN
 from .runtime import DoorConfig, FaceGateRuntime, loaded_runtimes
 from .speech import say
 
@@ -43,22 +44,25 @@ class WhoIsAtDoorHandler(intent.IntentHandler):
         return {probatio.Optional(SLOT_DOOR): cv.string}
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
-        """Answer from the door's face sensors."""
+        """Answer from the door's cameras: only someone seen in the last few seconds, and when."""
         if (found := find_door(intent_obj)) is None:
             return _no_such_door(intent_obj)
         runtime, door = found
         language = intent_obj.language
-        seen = [
-            watch.state
+        now = time.time()
+        watches = [
+            watch
             for (door_id, _), watch in runtime.face_watches.items()
-            if door_id == door.door_id and watch.state != NOBODY
+            if door_id == door.door_id and watch.seen_recently(now)
         ]
-        if not seen:
+        if not watches:
             text = say(language, "nobody", door=door.name)
         else:
             who = [say(language, f"who_{label}") if label in (UNKNOWN, "resident") else label
-                   for label in dict.fromkeys(seen)]  # fmt: skip
-            text = say(language, "seen", door=door.name, who=", ".join(who))
+                   for label in dict.fromkeys(watch.state for watch in watches)]  # fmt: skip
+            ago = round(now - max(watch.last_seen or now for watch in watches))
+            key = "seen_now" if ago < 2 else "seen"
+            text = say(language, key, door=door.name, who=", ".join(who), ago=str(ago))
         return _answer(intent_obj, text)
 
 
@@ -82,7 +86,14 @@ class UnlockDoorHandler(intent.IntentHandler):
             return _no_such_door(intent_obj)
         runtime, door = found
         code = re.sub(r"\s+", "", _slot(intent_obj, SLOT_CODE) or "") or None
-        decision = await voice.async_voice_unlock(intent_obj.hass, runtime, door.door_id, code)
+        decision = await voice.async_voice_unlock(
+            intent_obj.hass,
+            runtime,
+            door.door_id,
+            code,
+            user_id=intent_obj.context.user_id,
+            device_id=intent_obj.device_id,
+        )
         language = intent_obj.language
         if decision.granted:
             return _answer(intent_obj, say(language, "unlocked", door=door.name))

@@ -135,7 +135,10 @@ class DoorLock(LockEntity):
             )
             await gate.async_publish(self.hass, runtime, decision)
         elif voice.in_conversation():  # Assist's unlock intent, or an LLM agent's action
-            decision = await voice.async_voice_unlock(self.hass, runtime, door_id, code)
+            user_id = self._context.user_id if self._context else None
+            decision = await voice.async_voice_unlock(
+                self.hass, runtime, door_id, code, user_id=user_id
+            )
         elif code:
             decision = await gate.async_present_pin(self.hass, runtime, door_id, code)
         else:

@@ -35,6 +35,8 @@ REASONS = {
     "no_face_consent": "face recognition needs the resident's consent",
     "unknown_face": "face not recognised",
     "not_live": "the face did not look live (a photo or a screen?)",
+    "face_unclear": "the camera could not judge the face (too dark, too small, blurred or"
+    " turned away): look at the camera, or use the PIN or card",
     "voice_disabled": "unlocking by voice is off for this door",
     "voice_second_factor_needed": "a voice alone does not open this door: say the PIN, or be"
     " recognised by the door's camera first",

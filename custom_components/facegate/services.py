@@ -24,7 +24,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from . import gate, voice
+from . import face_watch, gate, voice
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .const import DOMAIN
@@ -341,10 +341,21 @@ async def _enrol_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
     runtime, resident = await _own_or_admin_resident(hass, call)
     if resident.face_consent is None:
         raise AccessError("no_face_consent")
+    # Photos and a camera without liveness are an administrator's action; a resident enrolling
+    # themselves from a camera must show a live face, as at the door.
+    admin = await async_is_admin(hass, call.context.user_id)
     if photos := call.data.get(ATTR_PHOTOS):
+        if not admin:
+            raise AccessError("enrol_photos_admin_only")
         images = await async_photo_files(hass, photos)
     elif camera_entity_id := call.data.get(ATTR_CAMERA):
-        images = await async_camera_samples(hass, camera_entity_id, call.data[ATTR_SAMPLES])
+        images = await (
+            async_camera_samples(hass, camera_entity_id, call.data[ATTR_SAMPLES])
+            if admin
+            else face_watch.async_live_samples(
+                hass, runtime, camera_entity_id, call.data[ATTR_SAMPLES]
+            )
+        )
     else:
         raise AccessError("photo_source_missing")
     samples = await runtime.faces.async_enrol(resident.resident_id, images)

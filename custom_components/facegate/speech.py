@@ -9,7 +9,8 @@ from typing import Final
 SPEECH: Final[dict[str, dict[str, str]]] = {
     "en": {
         "nobody": "Nobody is at the {door}.",
-        "seen": "At the {door}: {who}.",
+        "seen_now": "At the {door} just now: {who}.",
+        "seen": "At the {door}: {who}, seen {ago} seconds ago.",
         "who_unknown": "someone I don't recognise",
         "who_resident": "a resident",
         "unlocked": "The {door} is unlocked.",
@@ -29,7 +30,8 @@ SPEECH: Final[dict[str, dict[str, str]]] = {
     },
     "zh-Hans": {
         "nobody": "{door}没有人。",
-        "seen": "{door}：{who}。",
+        "seen_now": "{door}刚才：{who}。",
+        "seen": "{door}：{who}，{ago}秒前看到。",
         "who_unknown": "一位不认识的人",
         "who_resident": "一位住户",
         "unlocked": "{door}已开锁。",

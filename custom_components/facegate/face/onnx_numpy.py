@@ -164,7 +164,7 @@ def _pool(attrs: Attrs, x: Array, reduce: str) -> Array:
     pads = _pads(attrs, 2)
     if reduce == "max":  # the maximum of k*k strided slices: faster than a windowed reduction
         view, oh, ow = _windows(_pad(x, pads, -np.inf), kernel, strides, [1, 1])
-        out = np.empty(view.shape[:2] + (oh, ow), dtype=x.dtype)
+        out = np.empty((*view.shape[:2], oh, ow), dtype=x.dtype)
         step = max(1, _DEPTHWISE_BLOCK_BYTES // (4 * x.shape[0] * oh * ow))
         for start in range(0, x.shape[1], step):
             part, block = view[:, start : start + step], out[:, start : start + step]

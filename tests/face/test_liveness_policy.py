@@ -1,0 +1,101 @@
+"""The liveness policy's cues on real landmarks: a flat picture moves by a homography, a head
+does not; and how the cues combine (a blink, 3-D motion with a passive score, cannot judge)."""
+
+import numpy as np
+import pytest
+
+from custom_components.facegate.face.engine import FaceEngine
+from custom_components.facegate.face.liveness_policy import (
+    MIN_PARALLAX,
+    five_points,
+    head_motion,
+    judge,
+)
+
+from ..photos import Photos
+from .conftest import load_rgb
+
+
+@pytest.fixture(scope="module")
+def face(engine: FaceEngine, faces: Photos) -> np.ndarray:
+    """Real five points of a real photo (dlib's 68 landmarks), centred, for a 100 px face."""
+    observations = engine.analyze(load_rgb(faces / "barack_obama/1.jpg"))
+    points = five_points(observations[0].landmarks)
+    return (points - points.mean(axis=0)) * 100.0 / observations[0].width
+
+
+def camera(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What the engine would report: placed in the frame, landmark noise, whole pixels."""
+    return np.round(points + 320 + rng.uniform(-0.5, 0.5, points.shape))
+
+
+def tilted(points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A flat picture of the face moved, scaled, sheared and tilted (a random homography)."""
+    matrix = np.eye(3)
+    matrix[:2, :2] = rng.uniform(0.8, 1.2) * (np.eye(2) + rng.uniform(-0.1, 0.1, (2, 2)))
+    matrix[:2, 2] = rng.uniform(-20, 20, 2)
+    matrix[2, :2] = rng.uniform(-0.3, 0.3, 2) / 100.0  # up to 30 % foreshortening
+    mapped = np.c_[points, np.ones(len(points))] @ matrix.T
+    return mapped[:, :2] / mapped[:, 2:]
+
+
+def turned(points: np.ndarray, degrees: float) -> np.ndarray:
+    """The face as a head: the nose tip 0.4 outer-eye spans in front, turned, then projected."""
+    span = 1.25 * float(np.linalg.norm(points[1] - points[0]))
+    depth = np.array([0.0, 0.0, 0.4 * span, 0.0, 0.0])
+    angle = np.radians(degrees)
+    rotation = np.array(
+        [[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]]
+    )
+    lifted = np.c_[points, -depth] @ rotation.T
+    focal = 500.0  # a door camera's focal length, in pixels, for a 100 px face
+    return lifted[:, :2] * focal / (focal + lifted[:, 2:])
+
+
+def test_a_flat_picture_moved_and_tilted_shows_no_head_motion(face: np.ndarray) -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(50):  # 50 hand-held sequences of 8 frames
+        frames = [camera(face, rng)] + [camera(tilted(face, rng), rng) for _ in range(7)]
+        assert head_motion(frames) < MIN_PARALLAX
+
+
+def test_a_head_that_turns_shows_parallax(face: np.ndarray) -> None:
+    rng = np.random.default_rng(2)
+    frames = [camera(turned(face, degrees), rng) for degrees in (0, 5, 12, 20, 25, 20)]
+
+    assert head_motion(frames) >= MIN_PARALLAX
+    assert head_motion(frames[:2]) == 0.0  # too few frames to tell
+
+
+def test_a_blink_is_enough_unless_the_passive_model_says_spoof(face: np.ndarray) -> None:
+    frames = [face] * 5
+    good = [None] * 5
+
+    assert judge(blinked=True, landmarks=frames, problems=good).reason == "blink"
+    vetoed = judge(blinked=True, landmarks=frames, problems=good, scores=[0.1] * 5)
+    assert (vetoed.live, vetoed.reason) == (False, "not_live")
+
+
+def test_head_motion_counts_only_with_a_passive_score_that_says_live(face: np.ndarray) -> None:
+    rng = np.random.default_rng(3)
+    frames = [camera(turned(face, degrees), rng) for degrees in (0, 10, 20, 25, 20)]
+    good = [None] * 5
+
+    alone = judge(blinked=False, landmarks=frames, problems=good)  # a bent print also moves so
+    with_model = judge(blinked=False, landmarks=frames, problems=good, scores=[0.9] * 5)
+    spoof = judge(blinked=False, landmarks=frames, problems=good, scores=[0.2] * 5)
+
+    assert (alone.live, alone.reason) == (False, "not_live")
+    assert alone.parallax >= MIN_PARALLAX
+    assert (with_model.live, with_model.reason) == (True, "head_motion")
+    assert not spoof.live
+
+
+def test_frames_too_dark_to_judge_say_so(face: np.ndarray) -> None:
+    verdict = judge(
+        blinked=False,
+        landmarks=[face] * 6,
+        problems=["too_dark", "too_dark", None, "face_too_small", "too_dark", None],
+    )
+
+    assert (verdict.live, verdict.reason, verdict.detail) == (False, "cannot_judge", "too_dark")
