@@ -90,6 +90,8 @@ def describe_decision(data: Mapping[str, Any]) -> str:
     """For example "granted to Alex by PIN" or "denied: PIN mode is off for this household"."""
     method = " + ".join(METHODS.get(part, part) for part in str(data["method"]).split("+"))
     outcome = data["outcome"]
+    if outcome == "bypassed":  # Home Assistant's logbook adds the user from the context
+        return "unlocked outside FaceGate, at the lock or switch itself"
     if outcome in ("granted", "duress"):
         who = f" to {data['resident']}" if data.get("resident") else ""
         alarm = " (duress PIN: alarm raised)" if outcome == "duress" else ""
