@@ -183,6 +183,11 @@ def _target_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
 
 
+def load_decoders() -> None:
+    """Import every Pillow image plugin now, not during the first frame's time budget."""
+    Image.init()
+
+
 def _check_size(opened: Image.Image) -> None:
     """Refuse an image whose header declares too many pixels: nothing is decoded yet."""
     if opened.width * opened.height > MAX_SOURCE_PIXELS:

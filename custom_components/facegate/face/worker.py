@@ -37,7 +37,16 @@ from typing import Any, Final
 
 import numpy as np
 
-from .engine import DETECTORS, Detector, FaceEngine, ImageError, RGBImage, check_image, decode_image
+from .engine import (
+    DETECTORS,
+    Detector,
+    FaceEngine,
+    ImageError,
+    RGBImage,
+    check_image,
+    decode_image,
+    load_decoders,
+)
 from .models import (
     REASON_DLIB_MISSING,
     REASON_MODELS_MISSING,
@@ -94,6 +103,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         engine = FaceEngine(detector, upsample, models=models)
+        load_decoders()
     except FaceEngineUnavailable as err:
         replies.send((_NOT_LOADED, err.reason, err.detail))
         return
