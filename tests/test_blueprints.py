@@ -11,6 +11,7 @@ duress PIN, since it may reach a phone in view of whoever forces the resident. O
 
 import asyncio
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -522,8 +523,8 @@ async def test_scenario13_names_are_escaped_in_markdown_notifications(
 
     [(_, message)] = messages(notify)
     assert r"\!\[\]\(https://evil.example/beacon.png\)\<img src=x\>" in message
-    assert "![" not in message.replace("\\!\\[", "")
-    assert "<img" not in message
+    household = message.rsplit(", ", 1)[1].removesuffix(")")  # "(door, time, household)"
+    assert not re.search(r"(?<!\\)[!\[\]()<>]", household)  # every special escaped
 
 
 async def test_scenario13_resident_names_are_escaped_in_denials(
