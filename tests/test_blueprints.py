@@ -11,6 +11,7 @@ duress PIN, since it may reach a phone in view of whoever forces the resident. O
 
 import asyncio
 import json
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -500,3 +501,59 @@ async def test_an_event_entity_doorbell_rings_on_each_event(
         "Someone the camera does not recognise is at the door."
     ] * 2
     assert notify[0].data["data"] == {"image": ""}  # no camera chosen
+
+
+# 5. Names chosen by residents (issue 11, scenario 13) ------------------------------------------
+
+HOSTILE_RESIDENT = "[Reset your PIN](https://evil.example/x)"
+HOSTILE_HOUSEHOLD = "![](https://evil.example/beacon.png)<img src=x>"
+
+
+async def test_scenario13_names_are_escaped_in_markdown_notifications(
+    hass: HomeAssistant, notify: list[ServiceCall]
+) -> None:
+    assert await async_setup_component(hass, "persistent_notification", {})
+    await add_automation(hass, DURESS, include_details=True, notify_actions=NOTIFY_TEST_PLAIN)
+
+    hass.bus.async_fire(
+        EVENT_ACCESS,
+        access(outcome="duress", reason="duress", household=HOSTILE_HOUSEHOLD),
+    )
+    await hass.async_block_till_done()
+
+    [(_, message)] = messages(notify)
+    assert r"\!\[\]\(https://evil.example/beacon.png\)\<img src=x\>" in message
+    household = message.rsplit(", ", 1)[1].removesuffix(")")  # "(door, time, household)"
+    assert not re.search(r"(?<!\\)[!\[\]()<>]", household)  # every special escaped
+
+
+async def test_scenario13_resident_names_are_escaped_in_denials(
+    hass: HomeAssistant, notify: list[ServiceCall]
+) -> None:
+    await add_automation(hass, DENIED, quiet_period=0, notify_actions=NOTIFY_TEST_PLAIN)
+
+    hass.bus.async_fire(
+        EVENT_ACCESS, access(method="face", reason="not_live", resident=HOSTILE_RESIDENT)
+    )
+    await hass.async_block_till_done()
+
+    assert [message for _, message in messages(notify)] == [
+        r"Access denied (face, \[Reset your PIN\]\(https://evil.example/x\)): "
+        "the face did not look live (a photo or a screen?)."
+    ]
+
+
+async def test_scenario13_the_doorbell_escapes_the_name_it_shows(
+    hass: HomeAssistant,
+    face_sensor: str,
+    notify: list[ServiceCall],
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    await add_automation(hass, DOORBELL, wait=3, camera=CAMERA, notify_actions=NOTIFY_TEST)
+
+    await ring(hass, DOORBELL_SENSOR, "on")
+    freezer.tick(timedelta(seconds=1))
+    hass.states.async_set(face_sensor, "**Alex** `x`")
+    await wait(hass, freezer, 3)
+
+    assert [message for _, message in messages(notify)] == [r"\*\*Alex\*\* \`x\` is at the door."]

@@ -29,6 +29,7 @@ from .conftest import FRONT_DOOR
 from .test_doors import LOCK, PIN, call
 from .test_face_enrolment import PORTRAIT, pytestmark  # noqa: F401 - same skip
 from .test_face_watch import CAMERA, SENSOR, face_site, watch_of
+from .test_issue11_images import png_bomb
 
 ISSUE = f"camera_unavailable_{FRONT_DOOR}_{CAMERA}"
 
@@ -45,7 +46,8 @@ def portrait_as(mode: str, fmt: str) -> bytes:
 
 
 def huge_picture() -> bytes:
-    noise = np.random.default_rng(3).integers(0, 255, (8000, 8000, 3), dtype=np.uint8)
+    # 36 Mpx: below the 50 Mpx refused as a bomb, far above the 4 Mpx the engine gets.
+    noise = np.random.default_rng(3).integers(0, 255, (6000, 6000, 3), dtype=np.uint8)
     return encoded(Image.fromarray(noise), "JPEG")
 
 
@@ -88,10 +90,11 @@ async def pin_still_opens(hass: HomeAssistant) -> bool:
         (b"", "camera_error", "nobody"),
         (None, "camera_error", "nobody"),
         ("huge", None, "nobody"),
+        ("bomb", "image_too_large", "nobody"),
         ("grey", None, "Alex"),
         ("alpha", None, "Alex"),
     ],
-    ids=["garbage", "empty", "file gone", "8000x8000", "grayscale", "png with alpha"],
+    ids=["garbage", "empty", "file gone", "6000x6000", "bomb", "grayscale", "png with alpha"],
 )
 async def test_camera_pictures_that_fail_or_are_odd(
     hass: HomeAssistant,
@@ -103,6 +106,7 @@ async def test_camera_pictures_that_fail_or_are_odd(
 ) -> None:
     made = {
         "huge": huge_picture,
+        "bomb": png_bomb,  # 13000x13000 px: refused from its header (issue 11, scenario 12)
         "grey": lambda: portrait_as("L", "JPEG"),
         "alpha": lambda: portrait_as("RGBA", "PNG"),
     }
@@ -166,5 +170,7 @@ async def test_a_hung_engine_fails_closed_then_recovers(
     assert await scan(watch_of(site)) == "engine_failed"
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert await pin_still_opens(hass)
+    # The fresh process gets the usual time: a loaded machine may need more than 2 s a frame.
+    monkeypatch.setattr(face_service, "ANALYZE_TIMEOUT", 15.0)
     assert await scan(watch_of(site)) is None  # a fresh engine process answers
     assert worker.pid != hung

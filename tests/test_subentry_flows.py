@@ -18,6 +18,7 @@ from custom_components.facegate.const import (
     CONF_MODES,
     CONF_POLICY,
     CONF_READER_DEVICE_IDS,
+    CONF_RELOCK_AFTER_BYPASS,
     CONF_RELOCK_DELAY,
     CONF_SCAN_DURATION,
     CONF_SCAN_INTERVAL,
@@ -159,6 +160,7 @@ async def test_add_door_stores_all_fields(hass: HomeAssistant) -> None:
         CONF_HOUSEHOLD_IDS: [SMITHS_ID],
         CONF_RELOCK_DELAY: 12,
         CONF_ALLOW_VOICE_UNLOCK: True,
+        CONF_RELOCK_AFTER_BYPASS: True,
         CONF_SCAN_INTERVAL: 1.5,
         CONF_SCAN_DURATION: 60,
     }
@@ -183,6 +185,7 @@ async def test_add_minimal_door_gets_defaults(hass: HomeAssistant) -> None:
         CONF_HOUSEHOLD_IDS: [],
         CONF_RELOCK_DELAY: 5,
         CONF_ALLOW_VOICE_UNLOCK: False,
+        CONF_RELOCK_AFTER_BYPASS: True,
         CONF_SCAN_INTERVAL: 0.5,
         CONF_SCAN_DURATION: 15,
     }
@@ -416,6 +419,7 @@ async def test_reconfigure_door(hass: HomeAssistant) -> None:
         CONF_HOUSEHOLD_IDS: [JONES_ID],
         CONF_RELOCK_DELAY: 30,
         CONF_ALLOW_VOICE_UNLOCK: False,
+        CONF_RELOCK_AFTER_BYPASS: True,
         CONF_SCAN_INTERVAL: 0.5,
         CONF_SCAN_DURATION: 15,
     }

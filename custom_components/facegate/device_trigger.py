@@ -30,6 +30,7 @@ ACCESS_TRIGGERS: Final = {
     "denied": ("denied", None),
     "lockout": ("lockout", None),
     "duress": ("duress", None),
+    "bypassed": ("bypassed", None),  # the target unlocked outside FaceGate
 }
 TRIGGER_TYPES: Final = (*ACCESS_TRIGGERS, UNKNOWN_FACE)
 TRIGGER_SCHEMA = DEVICE_TRIGGER_BASE_SCHEMA.extend(

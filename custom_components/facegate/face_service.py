@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from homeassistant.core import HomeAssistant
@@ -22,7 +23,7 @@ from homeassistant.requirements import RequirementsNotFound, async_process_requi
 
 from .access.errors import AccessError
 from .const import DOMAIN
-from .face.engine import ImageError, decode_image
+from .face.engine import ImageError, image_size
 from .face.gallery import Gallery
 from .face.liveness import frame_quality
 from .face.models import DEFAULT_ENGINE, ENGINE_KEYS, engine_available
@@ -61,6 +62,11 @@ class FaceTemplateStore:
             hass, 1, f"{DOMAIN}.{entry_id}.faces", private=True, atomic_writes=True
         )
 
+    @property
+    def path(self) -> Path:
+        """Where the templates are kept."""
+        return Path(self._store.path)
+
     async def async_load(self, protector: TemplateProtector) -> dict[str, Gallery]:
         """The stored galleries by engine key (none on first use); TemplateError if unreadable."""
         data = await self._store.async_load()
@@ -85,6 +91,10 @@ class FaceTemplateStore:
     async def async_remove(self) -> None:
         """Delete the file, with the site."""
         await self._store.async_remove()
+
+
+def _image_refused(err: ImageError) -> AccessError:
+    return AccessError("image_too_large" if err.reason == "too_large" else "image_unreadable")
 
 
 class FaceService:
@@ -199,18 +209,23 @@ class FaceService:
 
     async def async_analyze(self, image: bytes) -> Frame | None:
         """Faces in an image; None when the engine is busy (the frame is dropped)."""
+        # Only the header is read here: a decompression bomb is refused before anything is
+        # decoded, and the engine process, not Home Assistant's, decodes the rest.
+        try:
+            await self._hass.async_add_executor_job(image_size, image)
+        except ImageError as err:
+            raise _image_refused(err) from err
         worker = await self.async_start()
         try:
-            array = await self._hass.async_add_executor_job(decode_image, image)
+            result = await self._hass.async_add_executor_job(
+                worker.analyze_image, image, ANALYZE_TIMEOUT
+            )
         except ImageError as err:
-            raise AccessError("image_unreadable") from err
-        try:
-            faces = await self._hass.async_add_executor_job(worker.analyze, array, ANALYZE_TIMEOUT)
+            raise _image_refused(err) from err
         except EngineError as err:  # crashed or hung: the worker restarts with the next frame
             _LOGGER.warning("The face engine failed (%s); it restarts with the next frame", err)
             raise AccessError("engine_failed") from err
-        height, width = array.shape[:2]
-        return None if faces is None else Frame(faces, (width, height))
+        return None if result is None else Frame(*result)
 
     async def async_enrol(self, resident_id: str, images: list[bytes]) -> int:
         """Replace a resident's templates with the faces of these images; returns the count.

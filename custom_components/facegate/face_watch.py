@@ -202,7 +202,7 @@ class FaceWatch:
         try:
             frame = await self._runtime.faces.async_analyze(image.content)
         except AccessError as err:
-            if err.reason == "image_unreadable":
+            if err.reason in ("image_unreadable", "image_too_large"):
                 self._camera_failed()
             raise
         self._camera_recovered()

@@ -153,8 +153,21 @@ def event_data(runtime: FaceGateRuntime, decision: Decision) -> dict[str, Any]:
         "outcome": decision.outcome.value,
         "reason": decision.reason,
         "resident": resident_label(runtime, decision.resident_id),
-        "household": runtime.household_names.get(decision.household_id or ""),
+        "household": household_label(runtime, decision),
     }
+
+
+def household_label(runtime: FaceGateRuntime, decision: Decision) -> str | None:
+    """The household's name only beside a resident who shows theirs.
+
+    Events, the event entity and the logbook are visible to every user: a household's name on
+    each of its comings and goings would tell them when each flat is out, whatever its
+    residents chose. So it follows the choice of the resident concerned.
+    """
+    resident = runtime.directory.residents.get(decision.resident_id or "")
+    if resident is None or not resident.show_name:
+        return None
+    return runtime.household_names.get(decision.household_id or "")
 
 
 def resident_label(runtime: FaceGateRuntime, resident_id: str | None) -> str | None:

@@ -20,9 +20,10 @@ from .face.models import DEFAULT_ENGINE
 from .face.protection import TemplateProtector
 from .face_service import FaceService, FaceTemplateStore
 from .face_watch import FaceWatch
+from .recorder_check import async_check_recorder
 from .runtime import FaceGateConfigEntry, FaceGateRuntime
 from .services import async_setup_services
-from .store import SecretStore, SiteStore, StoreError, async_remove_site_files
+from .store import SecretStore, SiteStore, StoreError, async_remove_site_files, site_in_use
 from .tags import async_listen_for_cards
 
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.LOCK, Platform.SENSOR, Platform.SWITCH]
@@ -40,7 +41,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
     store = SiteStore(hass, entry.entry_id)
     try:
         data = await store.async_load()
-        secret_store = SecretStore(hass, entry.entry_id)
+        templates = FaceTemplateStore(hass, entry.entry_id).path
+        in_use = await hass.async_add_executor_job(site_in_use, data, templates)
+        secret_store = SecretStore(hass, entry.entry_id, site_in_use=in_use)
         card_key = await secret_store.async_get_card_key()
         face_key = await secret_store.async_get_face_key()
     except StoreError as err:
@@ -75,6 +78,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: FaceGateConfigEntry) -> 
     # Adding or changing a door or household updates the entry: rebuild the site from it.
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     entry.async_on_unload(async_listen_for_cards(hass, runtime))
+    async_check_recorder(hass)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # A bool, not None: Home Assistant 2026.10 treats None as a failed setup.
     return True

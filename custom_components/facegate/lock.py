@@ -2,7 +2,8 @@
 
 The entity's state follows the door's target (a lock or a switch that moves the bolt); a door
 without a target is virtual and keeps its own state. After a granted unlock it relocks itself
-after the door's delay.
+after the door's delay. An unlock of the target that FaceGate did not make (target_watch.py) is
+reported, and relocked after the same delay unless the door's relock_after_bypass is off.
 """
 
 import time
@@ -33,6 +34,7 @@ from .access.credentials import PIN_PATTERN
 from .const import DOMAIN
 from .permissions import METHOD_AUTOMATION, async_codeless_decision
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
+from .target_watch import TargetWatch
 
 # A PIN, or empty: admins and linked residents unlock from the UI without a code.
 CODE_FORMAT = rf"^({PIN_PATTERN.pattern})?$"
@@ -74,6 +76,7 @@ class DoorLock(LockEntity):
         self._attr_is_locked = True
         self._cancel_relock: CALLBACK_TYPE | None = None
         self._unlatch_next = False  # the pending request asked to open, not just unlock
+        self._watch: TargetWatch | None = None  # FaceGate's own moves of the target
 
     async def async_added_to_hass(self) -> None:
         """Register as the door's actuator and follow the target's state."""
@@ -82,6 +85,7 @@ class DoorLock(LockEntity):
         self.async_on_remove(self._unregister_release)
         self.async_on_remove(self._cancel_pending_relock)
         if target := self._door.target_entity_id:
+            self._watch = TargetWatch(self.hass, self._runtime, self._door)
             self.async_on_remove(
                 async_track_state_change_event(self.hass, target, self._on_target_change)
             )
@@ -177,8 +181,11 @@ class DoorLock(LockEntity):
             service = "lock" if locked else ("open" if unlatch else "unlock")
         else:
             service = "turn_off" if locked else "turn_on"
+        # A context of FaceGate's own: any other change of the target is a bypass.
+        watch = self._watch
+        context = watch.own_context(self._context, opening=not locked) if watch else self._context
         await self.hass.services.async_call(
-            domain, service, {ATTR_ENTITY_ID: target}, blocking=True, context=self._context
+            domain, service, {ATTR_ENTITY_ID: target}, blocking=True, context=context
         )
 
     @callback
@@ -193,9 +200,22 @@ class DoorLock(LockEntity):
             self._cancel_relock = None
 
     @callback
-    def _on_target_change(self, _event: Event[EventStateChangedData]) -> None:
+    def _on_target_change(self, event: Event[EventStateChangedData]) -> None:
         self._follow_target()
+        if (watch := self._watch) is not None and watch.is_bypass(event):
+            self._attr_changed_by = "outside FaceGate"
+            self.hass.async_create_task(self._async_on_bypass(watch, event), "facegate bypass")
         self.async_write_ha_state()
+
+    async def _async_on_bypass(
+        self, watch: TargetWatch, event: Event[EventStateChangedData]
+    ) -> None:
+        if self._door.relock_after_bypass:
+            self._cancel_pending_relock()
+            self._cancel_relock = async_call_later(
+                self.hass, self._door.relock_delay, self._async_relock
+            )
+        await watch.async_report(event)
 
     @callback
     def _follow_target(self) -> None:

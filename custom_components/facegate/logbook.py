@@ -93,6 +93,8 @@ def describe_decision(data: Mapping[str, Any]) -> str:
     method = " + ".join(METHODS.get(part, part) for part in str(data["method"]).split("+"))
     outcome = data["outcome"]
     alarm = " (duress PIN: alarm raised)" if outcome == "duress" else ""
+    if outcome == "bypassed":  # Home Assistant's logbook adds the user from the context
+        return "unlocked outside FaceGate, at the lock or switch itself"
     if outcome == "granted" or data["reason"] == "duress":
         who = f" to {data['resident']}" if data.get("resident") else ""
         note = f": {data['note']}" if data.get("note") else ""

@@ -25,6 +25,7 @@ from .const import (
     CONF_MODES,
     CONF_POLICY,
     CONF_READER_DEVICE_IDS,
+    CONF_RELOCK_AFTER_BYPASS,
     CONF_RELOCK_DELAY,
     CONF_SCAN_DURATION,
     CONF_SCAN_INTERVAL,
@@ -59,6 +60,7 @@ class DoorConfig:
     household_ids: frozenset[str]
     relock_delay: int
     allow_voice_unlock: bool
+    relock_after_bypass: bool = True
     scan_interval: float = DEFAULT_SCAN_INTERVAL
     scan_duration: int = DEFAULT_SCAN_DURATION
 
@@ -76,6 +78,7 @@ class DoorConfig:
             household_ids=frozenset(data.get(CONF_HOUSEHOLD_IDS, ())),
             relock_delay=int(data.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
             allow_voice_unlock=bool(data.get(CONF_ALLOW_VOICE_UNLOCK, False)),
+            relock_after_bypass=bool(data.get(CONF_RELOCK_AFTER_BYPASS, True)),
             scan_interval=float(data.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
             scan_duration=int(data.get(CONF_SCAN_DURATION, DEFAULT_SCAN_DURATION)),
         )

@@ -1,10 +1,11 @@
 """Persistence of one FaceGate site (one config entry).
 
-Two files under .storage/, both written through Home Assistant's Store:
+Two files under .storage/, both written through Home Assistant's Store, both private (mode
+0600: the site file holds PIN hashes and card digests, which can be guessed offline):
 
 - ``facegate.<entry_id>``: the site's data (households, residents, visitor codes, lockouts,
   audit records), an opaque dict apart from the top-level keys in ``default_site_data()``;
-- ``facegate.<entry_id>.secrets``: per-installation keys, private (mode 0600).
+- ``facegate.<entry_id>.secrets``: per-installation keys.
 
 Writes use ``atomic_writes=True``: the Store writes a temporary file, fsyncs it and renames it
 over the old one (homeassistant.util.file.write_utf8_file_atomic), so a crash or power cut
@@ -13,7 +14,9 @@ such as lockouts are saved immediately, not on a timer.
 
 Loading fails closed. Whenever stored data exists but cannot be used (corrupt JSON, a newer
 major version, a wrong layout), loading raises ``StoreError`` and nothing is written, so doors
-stay shut instead of opening on empty, "fresh" data.
+stay shut instead of opening on empty, "fresh" data. A missing secrets file beside a site that
+already holds residents, codes or face templates fails closed too (``secrets_missing``): new
+keys would silently invalidate every card and make every template unreadable.
 """
 
 import asyncio
@@ -25,7 +28,7 @@ from collections.abc import Callable
 from copy import deepcopy
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, override
+from typing import Any, Final, NoReturn, override
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, UnsupportedStorageVersionError
@@ -67,6 +70,7 @@ class StoreErrorReason(StrEnum):
     INVALID_FORMAT = "invalid_format"
     READ_FAILED = "read_failed"
     NOT_LOADED = "not_loaded"
+    SECRETS_MISSING = "secrets_missing"
 
 
 class StoreError(HomeAssistantError):
@@ -206,6 +210,7 @@ def _site_json_store(hass: HomeAssistant, entry_id: str) -> _SiteJsonStore:
             STORAGE_VERSION,
             f"{DOMAIN}.{entry_id}",
             minor_version=STORAGE_MINOR_VERSION,
+            private=True,
             atomic_writes=True,
         )
     return store
@@ -289,11 +294,15 @@ class SecretStore:
 
     The card key HMACs card UIDs; the face key protects face templates (transform and
     encryption). Each is made on first use; a key once made is never replaced.
+
+    ``site_in_use`` says that the site already holds data the keys protect (residents, codes,
+    face templates): then a missing file is a lost one, and no new key is made.
     """
 
-    def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+    def __init__(self, hass: HomeAssistant, entry_id: str, *, site_in_use: bool = False) -> None:
         """Initialize the store; nothing is read yet."""
         self._hass = hass
+        self._site_in_use = site_in_use
         self._issue_id = f"secrets_corrupt_{entry_id}"
         self._store: Store[dict[str, Any]] = Store(
             hass, SECRETS_VERSION, f"{DOMAIN}.{entry_id}.secrets", private=True, atomic_writes=True
@@ -335,11 +344,26 @@ class SecretStore:
 
     async def _async_load_keys(self) -> dict[str, bytes]:
         data = await _async_load_checked(self._hass, self._store, self._issue_id)
+        if data is None and self._site_in_use:
+            self._raise_missing()
         if data is None:
             return {}
         # A stored file always has the card key: it is made first, at the site's setup.
         names = [CARD_KEY] + ([FACE_KEY] if isinstance(data, dict) and FACE_KEY in data else [])
         return {name: self._decode_key(data, name) for name in names}
+
+    def _raise_missing(self) -> NoReturn:
+        _LOGGER.error("FaceGate keys %s are missing while the site holds data", self._store.key)
+        ir.async_create_issue(
+            self._hass,
+            DOMAIN,
+            self._issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="secrets_missing",
+            translation_placeholders={"secrets_path": str(self.path)},
+        )
+        raise StoreError(StoreErrorReason.SECRETS_MISSING, self._store.key)
 
     def _decode_key(self, data: Any, name: str) -> bytes:
         try:
@@ -355,6 +379,11 @@ class SecretStore:
         self._keys = None
         await self._store.async_remove()
         ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
+
+
+def site_in_use(data: dict[str, Any], templates_path: Path) -> bool:
+    """Whether a site holds anything its keys protect (blocking: checks a file)."""
+    return bool(data["residents"] or data["visitor_codes"]) or templates_path.exists()
 
 
 async def async_remove_site_files(hass: HomeAssistant, entry_id: str) -> None:

@@ -37,6 +37,7 @@ from .const import (
     CONF_MODES,
     CONF_POLICY,
     CONF_READER_DEVICE_IDS,
+    CONF_RELOCK_AFTER_BYPASS,
     CONF_RELOCK_DELAY,
     CONF_SCAN_DURATION,
     CONF_SCAN_INTERVAL,
@@ -168,6 +169,7 @@ class DoorSubentryFlow(_NamedSubentryFlow):
             CONF_HOUSEHOLD_IDS: _unique(user_input.get(CONF_HOUSEHOLD_IDS, [])),
             CONF_RELOCK_DELAY: int(user_input.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
             CONF_ALLOW_VOICE_UNLOCK: bool(user_input.get(CONF_ALLOW_VOICE_UNLOCK, False)),
+            CONF_RELOCK_AFTER_BYPASS: bool(user_input.get(CONF_RELOCK_AFTER_BYPASS, True)),
             CONF_SCAN_INTERVAL: float(user_input.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
             CONF_SCAN_DURATION: int(user_input.get(CONF_SCAN_DURATION, DEFAULT_SCAN_DURATION)),
         }
@@ -229,6 +231,7 @@ def _door_schema(households: Mapping[str, str]) -> probatio.Schema:
                 MIN_RELOCK_DELAY, MAX_RELOCK_DELAY
             ),
             probatio.Optional(CONF_ALLOW_VOICE_UNLOCK, default=False): BooleanSelector(),
+            probatio.Optional(CONF_RELOCK_AFTER_BYPASS, default=True): BooleanSelector(),
         }
     )
 

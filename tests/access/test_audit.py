@@ -186,6 +186,7 @@ def test_record_as_dict():
         "reason": "duress",
         "resident_id": "r1",
         "count": 2,
+        "user_id": None,
     }
 
 

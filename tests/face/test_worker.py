@@ -362,3 +362,27 @@ def test_stop_during_a_call(worker: EngineWorker, portrait: np.ndarray) -> None:
         worker.analyze(portrait, TIMEOUT)
     assert err.value.reason == "stopped"
     worker.stop()  # twice is fine
+
+
+def test_scenario12_the_engine_process_decodes_and_refuses_bombs(
+    worker: EngineWorker, engine: FaceEngine, faces: Photos
+) -> None:
+    """Encoded images go to the child, which decodes them: a bomb is refused there, unharmed."""
+    from custom_components.facegate.face.engine import ImageError, decode_image  # noqa: PLC0415
+
+    from ..test_issue11_images import png_bomb  # noqa: PLC0415
+
+    data = (faces / PORTRAIT).read_bytes()
+    result = worker.analyze_image(data, TIMEOUT)
+    assert result is not None
+    found, size = result
+    decoded = decode_image(data)
+    assert size == (decoded.shape[1], decoded.shape[0])
+    assert_same(found, engine.analyze(decoded))
+
+    pid = worker.pid
+    for junk, reason in ((png_bomb(), "too_large"), (b"not an image", "not_an_image")):
+        with pytest.raises(ImageError) as err:
+            worker.analyze_image(junk, TIMEOUT)
+        assert err.value.reason == reason
+    assert worker.pid == pid  # the child refused them and keeps serving

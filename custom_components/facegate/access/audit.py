@@ -16,6 +16,7 @@ class Outcome(StrEnum):
     DENIED = "denied"
     DURESS = "duress"
     LOCKOUT = "lockout"
+    BYPASSED = "bypassed"  # the door's target was unlocked outside FaceGate
 
 
 FOLDED = (Outcome.DENIED, Outcome.LOCKOUT)  # grants and duress alarms stay one record each
@@ -34,6 +35,7 @@ class AuditRecord:
     reason: str
     resident_id: str | None = None
     count: int = 1  # identical failures folded into this record
+    user_id: str | None = None  # the Home Assistant user of an unlock outside FaceGate
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the store."""

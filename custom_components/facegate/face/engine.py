@@ -32,6 +32,9 @@ type RGBImage = npt.NDArray[np.uint8]
 
 DETECTORS: tuple[Detector, ...] = ("hog", "cnn")
 DEFAULT_MAX_PIXELS = 4_000_000
+# The most pixels an image may declare in its header: a 48 MP phone photo passes, a
+# decompression bomb (a small file of 13000x13000 px, 2 GB once decoded) does not.
+MAX_SOURCE_PIXELS = 50_000_000
 NUM_JITTERS = 1  # face_recognition's default; more jitters cost one encoder pass each
 _RGB_CHANNELS = 3
 
@@ -180,13 +183,44 @@ def _target_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     return max(1, math.floor(width * scale)), max(1, math.floor(height * scale))
 
 
+def load_decoders() -> None:
+    """Import every Pillow image plugin now, not during the first frame's time budget."""
+    Image.init()
+
+
+def _check_size(opened: Image.Image) -> None:
+    """Refuse an image whose header declares too many pixels: nothing is decoded yet."""
+    if opened.width * opened.height > MAX_SOURCE_PIXELS:
+        raise ImageError("too_large")
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height from an image's header, without decoding it (Pillow opens lazily).
+
+    Raises ImageError like decode_image: "too_large" above MAX_SOURCE_PIXELS, for any format.
+    """
+    if not data:
+        raise ImageError("empty")
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            _check_size(opened)
+            return opened.size
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageError("too_large") from err
+    except Exception as err:  # Pillow's plugins raise many kinds of errors
+        raise ImageError("not_an_image") from err
+
+
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBImage:
     """Decode JPEG/PNG/... bytes to an HxWx3 uint8 RGB array, upright (EXIF orientation).
 
     Grayscale becomes RGB, transparency is laid over white, and an image of more than
     ``max_pixels`` pixels is scaled down (same aspect ratio) to at most that. Raises
     ImageError("empty") for no bytes, ImageError("not_an_image") for anything Pillow cannot
-    decode, ImageError("too_large") for a decompression bomb (Pillow's pixel limit).
+    decode, ImageError("too_large") for a decompression bomb: more than MAX_SOURCE_PIXELS in
+    the header, refused before anything is decoded.
     """
     if max_pixels < 1:
         raise ValueError("max_pixels must be positive")
@@ -194,13 +228,16 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> RGBImage:
         raise ImageError("empty")
     try:
         with Image.open(io.BytesIO(data)) as opened:
+            _check_size(opened)
             if opened.width * opened.height > max_pixels:
                 # JPEG only: decode at 1/2, 1/4 or 1/8 scale straight away (no-op for others).
                 opened.draft("RGB", _target_size(opened.width, opened.height, max_pixels))
             opened.load()
             upright = ImageOps.exif_transpose(opened)
             rgb = _to_rgb(upright)
-    except Image.DecompressionBombError as err:
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageError("too_large") from err
     except UnidentifiedImageError as err:
         raise ImageError("not_an_image") from err

@@ -4,7 +4,9 @@ dlib's encoder (~85 ms a face) and CNN detector (~1.7 s a frame) hold the GIL fo
 call, so running them in an executor thread would still freeze the event loop. EngineWorker
 spawns one child process (the "spawn" start method, never fork: Home Assistant's process has
 threads and an event loop) that loads the models once and answers one frame at a time over two
-pipes. Frames go as raw bytes plus their shape; results come back as FaceObservation lists.
+pipes. Frames go as raw bytes plus their shape, or (``analyze_image``) as the encoded image
+itself: then the child decodes it, so a decompression bomb or a crash in an image decoder costs
+the child's memory, never Home Assistant's. Results come back as FaceObservation lists.
 
 The contract of ``analyze``:
 - one frame at a time: a call made while another is in flight (or while the child starts)
@@ -33,11 +35,20 @@ import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
-from .engine import DETECTORS, Detector, FaceEngine, RGBImage, check_image
+from .engine import (
+    DETECTORS,
+    Detector,
+    FaceEngine,
+    ImageError,
+    RGBImage,
+    check_image,
+    decode_image,
+    load_decoders,
+)
 from .mobilefacenet import MobileFaceNetEngine
 from .models import (
     ENGINE_DLIB,
@@ -69,6 +80,7 @@ _READY: Final = "ready"  # (_READY, pid, runtime: "dlib", "onnxruntime" or "nump
 _NOT_LOADED: Final = "not_loaded"  # (_NOT_LOADED, reason, detail)
 _RESULT: Final = "result"  # (_RESULT, seq, list[FaceObservation])
 _ERROR: Final = "error"  # (_ERROR, seq, exception class name)
+_REFUSED: Final = "refused"  # (_REFUSED, seq, ImageError reason): an encoded image unusable
 
 
 class EngineError(Exception):
@@ -102,6 +114,7 @@ def _serve(
             engine = FaceEngine(detector, upsample, models=models)
         else:
             engine = MobileFaceNetEngine(models=models)
+        load_decoders()
     except ModelFileError as err:  # a shipped model file changed: refused, said clearly
         replies.send((_NOT_LOADED, REASON_MODELS_MISSING, str(err)))
         return
@@ -122,8 +135,15 @@ def _serve(
         reply: tuple[str, object, object]
         try:
             seq, height, width = header
-            image = np.frombuffer(frame, dtype=np.uint8).reshape(height, width, 3)
-            reply = (_RESULT, seq, engine.analyze(image))
+            if height is None:  # an encoded image: decode it here, not in the parent
+                image = decode_image(frame)
+                size = (image.shape[1], image.shape[0])
+                reply = (_RESULT, seq, (engine.analyze(image), size))
+            else:
+                image = np.frombuffer(frame, dtype=np.uint8).reshape(height, width, 3)
+                reply = (_RESULT, seq, engine.analyze(image))
+        except ImageError as err:
+            reply = (_REFUSED, seq, err.reason)
         except Exception as err:  # noqa: BLE001 - one bad frame must not end the worker
             reply = (_ERROR, seq, type(err).__name__)  # the class name only: no frame data
         del frame
@@ -200,9 +220,29 @@ class EngineWorker:
         ``timeout`` bounds the analysis, not a (re)start of the child that may come first.
         Raises EngineError; TypeError or ValueError for an array that is not HxWx3 uint8.
         """
+        image = check_image(image)
+        height, width = image.shape[:2]
+        result = self._call((height, width), memoryview(image).cast("B"), timeout)
+        observations: list[FaceObservation] | None = result
+        return observations
+
+    def analyze_image(
+        self, data: bytes, timeout: float
+    ) -> tuple[list[FaceObservation], tuple[int, int]] | None:
+        """The faces of an encoded image (JPEG, PNG, ...) and its (width, height) as analyzed.
+
+        The child decodes it (face.engine.decode_image); ImageError when it is unusable. The
+        rest as ``analyze``.
+        """
+        result = self._call((None, None), memoryview(data), timeout)
+        analyzed: tuple[list[FaceObservation], tuple[int, int]] | None = result
+        return analyzed
+
+    def _call(
+        self, shape: tuple[int | None, int | None], payload: memoryview, timeout: float
+    ) -> Any:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        image = check_image(image)
         if not self._busy.acquire(blocking=False):
             return None
         try:
@@ -212,8 +252,7 @@ class EngineWorker:
                 raise EngineError(REASON_UNAVAILABLE, self._unavailable)
             if not self._child_alive():
                 self._restart()
-            height, width = image.shape[:2]
-            return self._exchange((height, width), memoryview(image).cast("B"), timeout)
+            return self._exchange(shape, payload, timeout)
         finally:
             self._busy.release()
 
@@ -336,8 +375,8 @@ class EngineWorker:
         _LOGGER.debug("Face engine worker %s ready (%s, %s)", first, self.engine, second)
 
     def _exchange(
-        self, shape: tuple[int, int], payload: memoryview, timeout: float
-    ) -> list[FaceObservation]:
+        self, shape: tuple[int | None, int | None], payload: memoryview, timeout: float
+    ) -> Any:
         requests, replies = self._requests, self._replies
         if requests is None or replies is None:  # not after a successful _spawn
             raise EngineError(REASON_CRASHED, "no child")
@@ -362,8 +401,9 @@ class EngineWorker:
             raise EngineError(REASON_CRASHED, "out of step")
         if kind == _ERROR:
             raise EngineError(REASON_FAILED, str(result))
-        observations: list[FaceObservation] = result
-        return observations
+        if kind == _REFUSED:
+            raise ImageError(str(result))
+        return result
 
     def _discard(self, *, kill: bool = False) -> int | None:
         """Forget the child: close our pipe ends, kill it if asked, reap it; its exit code."""
@@ -429,7 +469,7 @@ _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _send_within(
-    requests: Connection, header: tuple[int, ...], payload: memoryview, timeout: float
+    requests: Connection, header: tuple[int | None, ...], payload: memoryview, timeout: float
 ) -> bool:
     """Send a request, or give up after ``timeout``: False then.
 
