@@ -10,6 +10,7 @@ import asyncio
 import base64
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
@@ -154,11 +155,14 @@ class FaceService:
         height, width = array.shape[:2]
         return None if faces is None else Frame(faces, (width, height))
 
-    async def async_enrol(self, resident_id: str, images: list[bytes]) -> int:
+    async def async_enrol(
+        self, resident_id: str, images: list[bytes], consented: Callable[[], bool]
+    ) -> int:
         """Replace a resident's templates with the faces of these images; returns the count.
 
         Raises AccessError with the reason of the first unusable image; nothing is stored then.
-        The images are not kept: only their protected encodings are.
+        The images are not kept: only their protected encodings are. Consent is asked again
+        when the templates are stored: it may have been withdrawn while the images were read.
         """
         encodings = []
         for image in images:
@@ -173,6 +177,8 @@ class FaceService:
             ):
                 raise AccessError(problem)
             encodings.append(face.encoding)
+        if not consented():
+            raise AccessError("no_face_consent")
         self.gallery.add_identity(resident_id, encodings)
         await self.templates.async_save(self.gallery)
         return len(encodings)

@@ -1,14 +1,17 @@
 """Who may do what: Home Assistant admins, and the residents a user is linked to.
 
-| caller                              | manage a household | UI unlock without a code |
-| ----------------------------------- | ------------------ | ------------------------ |
-| HA admin                            | yes                | yes                      |
-| user linked to a resident of it     | yes                | yes (doors serving it)   |
-| user linked to another household    | no                 | no                       |
-| other (read-only) user              | no                 | no                       |
-| automation (no user in the context) | no                 | yes (written by admins)  |
+| caller                              | manage a household | UI unlock without a code       |
+| ----------------------------------- | ------------------ | ------------------------------ |
+| HA admin                            | yes                | yes                            |
+| user linked to a resident of it     | yes                | yes (doors serving it)         |
+| user linked to another household    | no                 | no                             |
+| other (read-only) user              | no                 | no                             |
+| no user (automation, HomeKit, ...)  | no                 | where the door allows it (off) |
 
-Presenting a credential (a PIN, a card) needs no permission: the credential is the proof.
+A call that a user set off indirectly (automation.trigger, a helper an automation watches) is
+decided as that user (see callers.py). Presenting a PIN needs no permission: the PIN is the
+proof. A card number can be read by every user (tag entities), so only a reader, an admin or a
+call without a user (a reader bridge) may present one.
 """
 
 import time
@@ -19,11 +22,12 @@ from homeassistant.exceptions import ServiceValidationError
 from .access.audit import Outcome
 from .access.controller import Decision
 from .access.directory import Resident
+from .callers import initiator
 from .const import DOMAIN
 from .runtime import DoorConfig, FaceGateRuntime
 
 METHOD_MANUAL = "manual"  # a user in Home Assistant's UI
-METHOD_AUTOMATION = "automation"  # no user: an automation or script
+METHOD_AUTOMATION = "automation"  # no user: an automation, HomeKit, a timer...
 
 
 async def async_is_admin(hass: HomeAssistant, user_id: str | None) -> bool:
@@ -61,11 +65,21 @@ def linked_residents(
 
 
 async def async_codeless_decision(
-    hass: HomeAssistant, runtime: FaceGateRuntime, door: DoorConfig, user_id: str | None
+    hass: HomeAssistant, runtime: FaceGateRuntime, door: DoorConfig, context: Context | None
 ) -> Decision:
-    """An unlock without a code: admins, linked residents of served households, automations."""
+    """An unlock without a code: admins, linked residents of served households, and calls
+    without a user where the door allows them. A user who set the call off decides it.
+    """
+    user_id = initiator(hass, context)
     if user_id is None:
-        decision = Decision(door.door_id, METHOD_AUTOMATION, Outcome.GRANTED, "automation")
+        # HomeKit Bridge, a timer, a webhook: nothing says who asked, so only where allowed.
+        allowed = door.allow_automation_unlock
+        decision = Decision(
+            door.door_id,
+            METHOD_AUTOMATION,
+            Outcome.GRANTED if allowed else Outcome.DENIED,
+            "automation" if allowed else "automation_not_allowed",
+        )
     elif residents := linked_residents(runtime, user_id, door.household_ids):
         decision = Decision(
             door.door_id,
