@@ -49,9 +49,7 @@ class CallOrigins:
     def initiator(self, context: Context, now: float) -> str | None:
         """The user who made this call, directly or through automations they set off."""
         return (
-            context.user_id
-            or self.user_of(context.id, now)
-            or self.user_of(context.parent_id, now)
+            context.user_id or self.user_of(context.id, now) or self.user_of(context.parent_id, now)
         )
 
 

@@ -67,8 +67,9 @@ def linked_residents(
 async def async_codeless_decision(
     hass: HomeAssistant, runtime: FaceGateRuntime, door: DoorConfig, context: Context | None
 ) -> Decision:
-    """An unlock without a code: admins, linked residents of served households, and calls
-    without a user where the door allows them. A user who set the call off decides it.
+    """An unlock without a code: admins, residents of served households, or no user if allowed.
+
+    A call that a user set off indirectly (an automation they triggered) is theirs.
     """
     user_id = initiator(hass, context)
     if user_id is None:

@@ -259,8 +259,9 @@ async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
 
 
 async def _async_check_link(hass: HomeAssistant, call: ServiceCall, current: str | None) -> None:
-    """Only admins link residents to users: a link lets that user act as the resident
-    (personal face consent, their data export, unlocking without a code).
+    """Only admins link residents to users: the user then acts as the resident.
+
+    A link gives the personal rights: face consent, the data export, unlocking without a code.
     """
     user_id = call.data.get(ATTR_USER_ID)
     if ATTR_USER_ID in call.data and (user_id or None) != current:

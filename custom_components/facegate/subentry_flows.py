@@ -169,9 +169,7 @@ class DoorSubentryFlow(_NamedSubentryFlow):
             CONF_HOUSEHOLD_IDS: _unique(user_input.get(CONF_HOUSEHOLD_IDS, [])),
             CONF_RELOCK_DELAY: int(user_input.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
             CONF_ALLOW_VOICE_UNLOCK: bool(user_input.get(CONF_ALLOW_VOICE_UNLOCK, False)),
-            CONF_ALLOW_AUTOMATION_UNLOCK: bool(
-                user_input.get(CONF_ALLOW_AUTOMATION_UNLOCK, False)
-            ),
+            CONF_ALLOW_AUTOMATION_UNLOCK: bool(user_input.get(CONF_ALLOW_AUTOMATION_UNLOCK, False)),
             CONF_SCAN_INTERVAL: float(user_input.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
             CONF_SCAN_DURATION: int(user_input.get(CONF_SCAN_DURATION, DEFAULT_SCAN_DURATION)),
         }
