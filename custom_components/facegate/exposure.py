@@ -33,7 +33,7 @@ HOMEKIT: Final = "homekit"
 @callback
 def async_watch(hass: HomeAssistant, door: DoorConfig, lock_entity_id: str) -> CALLBACK_TYPE:
     """Keep the door's exposure issue up to date; returns the stop callback."""
-    entity_ids = {lock_entity_id, door.target_entity_id} - {None}
+    entity_ids = {lock_entity_id, *filter(None, [door.target_entity_id])}
     issue_id = f"exposed_{door.door_id}"
 
     @callback
