@@ -135,6 +135,29 @@ async def test_scenario5_homekit_without_a_user_cannot_unlock(world: World) -> N
     assert world.entry.runtime_data.audit.records[-1].reason == "automation_not_allowed"
 
 
+async def test_scenario5_cloud_assistants_and_add_ons_are_no_person(world: World) -> None:
+    """Home Assistant Cloud (Alexa, Google) and the Supervisor call as system admin users."""
+    hass = world.hass
+    cloud = await hass.auth.async_create_system_user(
+        "Home Assistant Cloud", group_ids=["system-admin"]
+    )
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            LOCK_DOMAIN,
+            "unlock",
+            {ATTR_ENTITY_ID: LOCK},
+            blocking=True,
+            context=Context(user_id=cloud.id),
+        )
+    assert_translated(err.value, "denied_automation_not_allowed")
+    assert locked(hass)
+    # A reader bridge running as an add-on (Node-RED) still presents cards.
+    response = await world.call(
+        f"{DOMAIN}.present_credential", {ATTR_ENTITY_ID: LOCK, "card_uid": CARD}, cloud
+    )
+    assert response["granted"] is True
+
+
 def door_form_label(hass: HomeAssistant) -> str:
     strings = json.loads(
         (Path(__file__).parents[1] / "custom_components" / DOMAIN / "strings.json").read_text()

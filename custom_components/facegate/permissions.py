@@ -45,6 +45,18 @@ async def async_may_manage(
     return bool(linked_residents(runtime, context.user_id, frozenset({household_id})))
 
 
+async def async_requester(hass: HomeAssistant, context: Context | None) -> str | None:
+    """The person behind a call: its user, or the user who set it off (callers.py).
+
+    None when no person is known: HomeKit Bridge, a timer, a device, and Home Assistant's system
+    users (Home Assistant Cloud's Alexa and Google Assistant, the Supervisor's add-ons), which
+    are admins that act for whoever talks to them.
+    """
+    user_id = initiator(hass, context)
+    user = await hass.auth.async_get_user(user_id) if user_id else None
+    return None if user is not None and user.system_generated else user_id
+
+
 async def async_check_may_manage(
     hass: HomeAssistant, runtime: FaceGateRuntime, context: Context, household_id: str
 ) -> None:
@@ -71,9 +83,9 @@ async def async_codeless_decision(
 
     A call that a user set off indirectly (an automation they triggered) is theirs.
     """
-    user_id = initiator(hass, context)
+    user_id = await async_requester(hass, context)
     if user_id is None:
-        # HomeKit Bridge, a timer, a webhook: nothing says who asked, so only where allowed.
+        # HomeKit Bridge, a timer, a cloud assistant: nobody known asked, so only where allowed.
         allowed = door.allow_automation_unlock
         decision = Decision(
             door.door_id,

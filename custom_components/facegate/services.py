@@ -31,10 +31,15 @@ from .access.credentials import hash_pin, new_visitor_code
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
 from .access.modes import Mode
-from .callers import async_track_callers, initiator
+from .callers import async_track_callers
 from .const import DOMAIN
 from .face_photos import MAX_PHOTOS, async_camera_samples, async_photo_files
-from .permissions import async_check_may_manage, async_codeless_decision, async_is_admin
+from .permissions import (
+    async_check_may_manage,
+    async_codeless_decision,
+    async_is_admin,
+    async_requester,
+)
 from .residents import async_check_user, async_set_pin, has_face_consent
 from .runtime import FaceGateRuntime, loaded_runtimes
 from .tags import ENROL_WINDOW
@@ -223,7 +228,7 @@ async def _async_check_card_source(
     Home Assistant shows every tag id it has seen to every user (tag entities), so a card
     number sent by a user proves nothing; it is refused, audited and published.
     """
-    user_id = initiator(hass, call.context)
+    user_id = await async_requester(hass, call.context)
     if user_id is None or await async_is_admin(hass, user_id):
         return
     refused = Decision(door_id, Mode.CARD, Outcome.DENIED, CARD_NEEDS_READER)
