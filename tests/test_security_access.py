@@ -274,6 +274,43 @@ async def test_scenario5_button_press_running_an_automation_is_decided_as_that_u
     assert not locked(hass)
 
 
+async def test_scenario5_notification_action_is_decided_as_the_user_who_tapped_it(
+    world: World,
+) -> None:
+    """The phone app fires its notification action with its user: no automation setting needed."""
+    hass, users = world.hass, world.users
+    await setup_automations(
+        hass,
+        {
+            "id": "notification",
+            "triggers": [
+                {
+                    "trigger": "event",
+                    "event_type": "mobile_app_notification_action",
+                    "event_data": {"action": "OPEN_FRONT"},
+                }
+            ],
+            "actions": [{"action": "lock.unlock", "target": {"entity_id": LOCK}}],
+        },
+    )
+
+    for role in ("stranger", "flat_2"):
+        hass.bus.async_fire(
+            "mobile_app_notification_action",
+            {"action": "OPEN_FRONT"},
+            context=Context(user_id=users[role].id),
+        )
+        await hass.async_block_till_done()
+        assert locked(hass), role
+    hass.bus.async_fire(
+        "mobile_app_notification_action",
+        {"action": "OPEN_FRONT"},
+        context=Context(user_id=users["flat_1"].id),
+    )
+    await hass.async_block_till_done()
+    assert not locked(hass)
+
+
 def test_scenario5_call_origins_are_bounded_and_expire() -> None:
     origins = callers.CallOrigins()
     root = Context(user_id="mallory")

@@ -3,15 +3,16 @@
 Home Assistant runs an automation in a new context that keeps only its parent's id, not the user
 who triggered it (automation.trigger, a button or helper that an automation watches, a script
 that fires an event), so its calls look like ones nobody made. FaceGate remembers for a while
-which user each recent context descends from, learned from the events that carry contexts
-(service calls, automation and script starts), and follows the chain back to that user.
+which user each recent context descends from, learned from every event (each carries its
+context: service calls, state changes, automation and script starts, a phone's notification
+action), and follows the chain back to that user.
 """
 
 import time
 from collections import deque
 from typing import Final
 
-from homeassistant.const import EVENT_CALL_SERVICE
+from homeassistant.const import MATCH_ALL
 from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.util.hass_dict import HassKey
 
@@ -19,7 +20,6 @@ from .const import DOMAIN
 
 WINDOW: Final = 3600.0  # seconds a context is remembered (covers an automation's delays)
 PER_USER: Final = 1000  # contexts kept per user: a flood evicts only the flooder's own
-EVENTS: Final = (EVENT_CALL_SERVICE, "automation_triggered", "script_started")
 DATA_ORIGINS: HassKey[CallOrigins] = HassKey(f"{DOMAIN}_call_origins")
 
 
@@ -62,10 +62,11 @@ def async_track_callers(hass: HomeAssistant) -> None:
 
     @callback
     def _remember(event: Event) -> None:
-        origins.remember(event.context, time.monotonic())
+        context = event.context
+        if context.user_id or context.parent_id:  # cheap for the many events of nobody
+            origins.remember(context, time.monotonic())
 
-    for event_type in EVENTS:
-        hass.bus.async_listen(event_type, _remember)
+    hass.bus.async_listen(MATCH_ALL, _remember)
 
 
 def initiator(hass: HomeAssistant, context: Context | None) -> str | None:
