@@ -497,6 +497,19 @@ async def test_scenario9_enrolled_card_tapped_while_armed_opens_and_keeps_the_wi
     assert len(world.resident(world.alex).cards) == 1
 
 
+async def test_scenario9_unreadable_tap_or_departed_resident_ends_the_window(world: World) -> None:
+    hass, runtime = world.hass, world.entry.runtime_data
+    enrolments = async_capture_events(hass, "facegate_card_enrolment")
+    for tag in ("not a card", NEW_CARD):
+        await world.admin("enrol_card", {"resident_id": world.alex, "reader": READER})
+        if tag == NEW_CARD:
+            runtime.directory.remove_resident(world.alex)  # removed while the window is open
+        hass.bus.async_fire("tag_scanned", {"tag_id": tag, "device_id": READER})
+        await hass.async_block_till_done()
+        assert READER not in runtime.card_enrolments
+    assert [e.data["result"] for e in enrolments] == ["card_format", "unknown_resident"]
+
+
 async def test_scenario9_arming_is_for_served_residents_and_cannot_be_taken_over(
     hass: HomeAssistant,
     hass_admin_user: User,
