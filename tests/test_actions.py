@@ -196,6 +196,9 @@ NO = "not_allowed"  # FaceGate's translated refusal
 HA_NO = "unauthorized"  # Home Assistant's own refusal (read-only users, entity actions)
 NO_CAM = "camera_unavailable"  # allowed, then refused for the missing camera (no engine needed)
 NO_UNLOCK = "denied_not_allowed"  # a refused unlock: audited, like one from the lock
+NO_AUTO = "denied_automation_not_allowed"  # no user, at a door that keeps automations out
+NO_CARD = "card_needs_reader"  # a card number from a user proves nothing (tag ids are public)
+NO_LINK = "link_admin_only"  # only admins link residents to users
 CALLERS = ("admin", "flat_1", "flat_2", "read_only", "automation")
 
 # Every action targets Flat 1 (its device, or its resident Blake). "flat_1" is a user linked to
@@ -204,6 +207,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     #                             admin  flat_1  flat_2  read_only  automation
     "add_resident":              (OK,    OK,     NO,     NO,        NO),
     "update_resident":           (OK,    OK,     NO,     NO,        NO),
+    "update_resident link":      (OK,    NO_LINK, NO,    NO,        NO),
     "remove_resident":           (OK,    OK,     NO,     NO,        NO),
     "list_residents":            (OK,    OK,     NO,     NO,        NO),
     "set_pin":                   (OK,    OK,     NO,     NO,        NO),
@@ -216,9 +220,9 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "enrol_face":                (NO_CAM, NO,    NO,     NO,        NO),
     "export_resident_data":      (OK,    NO,     NO,     NO,        NO),  # Blake's: personal
     "create_visitor_code":       (OK,    OK,     NO,     NO,        NO),
-    "present_credential":        (OK,    OK,     OK,     OK,        OK),
+    "present_credential":        (OK,    NO_CARD, NO_CARD, NO_CARD, OK),
     "remove_face":               (OK,    OK,     NO,     NO,        NO),
-    "unlock":                    (OK,    OK,     NO_UNLOCK, NO_UNLOCK, OK),
+    "unlock":                    (OK,    OK,     NO_UNLOCK, NO_UNLOCK, NO_AUTO),
     "switch.turn_on card":       (OK,    OK,     NO,     HA_NO,     NO),
     "switch.turn_off card":      (OK,    OK,     NO,     HA_NO,     NO),
     "switch.turn_on pin":        (OK,    OK,     NO,     HA_NO,     NO),
@@ -261,6 +265,11 @@ OPERATIONS: dict[str, Operation] = {
         "facegate.update_resident",
         lambda w: {"resident_id": w.blake, "name": "Robin"},
         lambda w, _, __: w.resident(w.blake).name == "Robin",
+    ),
+    "update_resident link": Operation(
+        "facegate.update_resident",
+        lambda w: {"resident_id": w.blake, "user_id": w.users["admin"].id},
+        lambda w, _, __: w.resident(w.blake).user_id == w.users["admin"].id,
     ),
     "remove_resident": Operation(
         "facegate.remove_resident",
@@ -336,6 +345,7 @@ OPERATIONS: dict[str, Operation] = {
         "facegate.present_credential",
         lambda w: {ATTR_ENTITY_ID: LOCK, "card_uid": CARD},
         lambda w, r, _: r["granted"] and w.hass.states.get(LOCK).state == LockState.UNLOCKED,
+        audited=True,
     ),
     "remove_face": Operation(
         "facegate.remove_face",
@@ -402,7 +412,8 @@ async def test_permissions(world: World, operation: str, caller: str, expected: 
     if expected == OK:
         assert op.took_effect(world, response, user)
     elif op.audited:
-        assert world.entry.runtime_data.audit.records[-1].reason == "not_allowed"
+        reason = expected.removeprefix("denied_")
+        assert world.entry.runtime_data.audit.records[-1].reason == reason
         assert world.hass.states.get(LOCK).state == LockState.LOCKED
     else:
         assert await world.snapshot() == before

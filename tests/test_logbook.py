@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.facegate.const import DOMAIN
+from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK, DOMAIN
 from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE
 
 from .conftest import FRONT_DOOR, READER, setup_site, site_entry
@@ -72,7 +72,7 @@ async def test_logbook_shows_reasons_voice_and_strangers(
     hass: HomeAssistant, hass_client: ClientSessionGenerator
 ) -> None:
     assert await async_setup_component(hass, "logbook", {})
-    await setup_site(hass, site_entry())
+    await setup_site(hass, site_entry(door={CONF_ALLOW_AUTOMATION_UNLOCK: True}))
     await call(hass, "unlock", {ATTR_ENTITY_ID: LOCK, "reason": "Parcel delivery"})
     hass.bus.async_fire(
         EVENT_UNKNOWN_FACE, {"entity_id": LOCK, "door_id": FRONT_DOOR, "door": "Front door"}

@@ -11,6 +11,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.facegate.config_flow import FaceGateConfigFlow
 from custom_components.facegate.const import (
+    CONF_ALLOW_AUTOMATION_UNLOCK,
     CONF_ALLOW_VOICE_UNLOCK,
     CONF_CAMERA_ENTITY_IDS,
     CONF_FACE_TRIGGER_IDS,
@@ -142,6 +143,7 @@ async def test_add_door_stores_all_fields(hass: HomeAssistant) -> None:
             CONF_HOUSEHOLD_IDS: [SMITHS_ID],
             CONF_RELOCK_DELAY: 12.0,
             CONF_ALLOW_VOICE_UNLOCK: True,
+            CONF_ALLOW_AUTOMATION_UNLOCK: True,
             CONF_SCAN_INTERVAL: 1.5,
             CONF_SCAN_DURATION: 60.0,
         },
@@ -161,6 +163,7 @@ async def test_add_door_stores_all_fields(hass: HomeAssistant) -> None:
         CONF_RELOCK_DELAY: 12,
         CONF_ALLOW_VOICE_UNLOCK: True,
         CONF_RELOCK_AFTER_BYPASS: True,
+        CONF_ALLOW_AUTOMATION_UNLOCK: True,
         CONF_SCAN_INTERVAL: 1.5,
         CONF_SCAN_DURATION: 60,
     }
@@ -186,6 +189,7 @@ async def test_add_minimal_door_gets_defaults(hass: HomeAssistant) -> None:
         CONF_RELOCK_DELAY: 5,
         CONF_ALLOW_VOICE_UNLOCK: False,
         CONF_RELOCK_AFTER_BYPASS: True,
+        CONF_ALLOW_AUTOMATION_UNLOCK: False,  # off unless an admin turns it on
         CONF_SCAN_INTERVAL: 0.5,
         CONF_SCAN_DURATION: 15,
     }
@@ -420,6 +424,7 @@ async def test_reconfigure_door(hass: HomeAssistant) -> None:
         CONF_RELOCK_DELAY: 30,
         CONF_ALLOW_VOICE_UNLOCK: False,
         CONF_RELOCK_AFTER_BYPASS: True,
+        CONF_ALLOW_AUTOMATION_UNLOCK: False,  # off unless an admin turns it on
         CONF_SCAN_INTERVAL: 0.5,
         CONF_SCAN_DURATION: 15,
     }

@@ -20,6 +20,8 @@ CONF_HOUSEHOLD_IDS: Final = "household_ids"  # subentry ids of the households se
 CONF_RELOCK_DELAY: Final = "relock_delay"  # seconds, an int
 CONF_ALLOW_VOICE_UNLOCK: Final = "allow_voice_unlock"
 CONF_RELOCK_AFTER_BYPASS: Final = "relock_after_bypass"  # relock a target moved outside FaceGate
+# Unlock without a code when no user asked (automations, HomeKit): off, nobody is known.
+CONF_ALLOW_AUTOMATION_UNLOCK: Final = "allow_automation_unlock"
 CONF_SCAN_INTERVAL: Final = "scan_interval"  # seconds between frames while scanning
 CONF_SCAN_DURATION: Final = "scan_duration"  # seconds of scanning after a trigger
 

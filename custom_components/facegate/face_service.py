@@ -10,7 +10,7 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -227,11 +227,14 @@ class FaceService:
             raise AccessError("engine_failed") from err
         return None if result is None else Frame(*result)
 
-    async def async_enrol(self, resident_id: str, images: list[bytes]) -> int:
+    async def async_enrol(
+        self, resident_id: str, images: list[bytes], consented: Callable[[], bool]
+    ) -> int:
         """Replace a resident's templates with the faces of these images; returns the count.
 
         Raises AccessError with the reason of the first unusable image; nothing is stored then.
-        The images are not kept: only their protected encodings are.
+        The images are not kept: only their protected encodings are. Consent is asked again
+        when the templates are stored: it may have been withdrawn while the images were read.
         """
         encodings = []
         for image in images:
@@ -246,6 +249,8 @@ class FaceService:
             ):
                 raise AccessError(problem)
             encodings.append(face.encoding)
+        if not consented():
+            raise AccessError("no_face_consent")
         self.gallery.add_identity(resident_id, encodings)
         for gallery in self.stale.values():  # superseded: the new engine's templates replace them
             gallery.remove_identity(resident_id)

@@ -27,7 +27,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 
-from . import gate, voice
+from . import exposure, gate, voice
 from .access.audit import Outcome
 from .access.controller import METHOD_VISITOR, Decision
 from .access.credentials import PIN_PATTERN
@@ -91,6 +91,7 @@ class DoorLock(LockEntity):
             )
             self._follow_target()
         self._sync_default_code_issue()
+        self.async_on_remove(exposure.async_watch(self.hass, self._door, self.entity_id))
 
     @callback
     def async_registry_entry_updated(self) -> None:
@@ -146,11 +147,10 @@ class DoorLock(LockEntity):
         elif code:
             decision = await gate.async_present_pin(self.hass, runtime, door_id, code)
         else:
-            user_id = self._context.user_id if self._context else None
             decision = await gate.async_publish(
                 self.hass,
                 runtime,
-                await async_codeless_decision(self.hass, runtime, self._door, user_id),
+                await async_codeless_decision(self.hass, runtime, self._door, self._context),
             )
         return decision
 

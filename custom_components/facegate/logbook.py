@@ -31,6 +31,8 @@ REASONS = {
     "mode_disabled": "{method} mode is off for this household",
     "second_factor_needed": "waiting for a second, different way in",
     "not_allowed": "only admins and residents served by this door may unlock without a code",
+    "automation_not_allowed": "this door takes no unlock without a code that no user asked for",
+    "card_needs_reader": "a card number sent by a user opens nothing: only readers present cards",
     "default_code": "a default code stored in Home Assistant never opens this door",
     "no_face_consent": "face recognition needs the resident's consent",
     "unknown_face": "face not recognised",

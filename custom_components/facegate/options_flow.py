@@ -36,7 +36,7 @@ from .const import CONF_AUDIT_RETENTION_DAYS, CONF_FACE_ENGINE, DEFAULT_AUDIT_RE
 from .face.models import DEFAULT_ENGINE, ENGINES
 from .face_photos import async_camera_samples, async_uploaded_photos
 from .face_service import ISSUE_ENGINE
-from .residents import async_check_user, async_set_pin
+from .residents import async_check_user, async_set_pin, has_face_consent
 from .runtime import FaceGateRuntime
 
 CONF_HOUSEHOLD = "household"
@@ -221,6 +221,7 @@ class SiteOptionsFlow(OptionsFlow):
                 except AccessError:
                     return self.async_abort(reason="unknown_resident")
                 await self._runtime.async_save()
+                await self._runtime.faces.async_erase(user_input[CONF_RESIDENT])  # at once
                 return self.async_abort(reason="resident_removed")
         schema = self._pick_resident().extend(
             {probatio.Required(CONF_CONFIRM, default=False): BooleanSelector()}
@@ -271,7 +272,9 @@ class SiteOptionsFlow(OptionsFlow):
             images = await async_uploaded_photos(self.hass, uploads)
         else:
             images = await async_camera_samples(self.hass, camera_entity_id, CAMERA_SAMPLES)
-        return await self._runtime.faces.async_enrol(resident.resident_id, images)
+        return await self._runtime.faces.async_enrol(
+            resident.resident_id, images, lambda: has_face_consent(self._runtime, resident)
+        )
 
     async def _async_record_consent(self, resident: Resident, given: bool) -> None:
         """The administrator confirms the resident's consent (flows carry no user id)."""

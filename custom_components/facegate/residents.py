@@ -87,3 +87,9 @@ async def async_check_user(hass: HomeAssistant, user_id: str | None) -> None:
     """Refuse a link to a Home Assistant user that does not exist."""
     if user_id and await hass.auth.async_get_user(user_id) is None:
         raise AccessError("unknown_user")
+
+
+def has_face_consent(runtime: FaceGateRuntime, resident: Resident) -> bool:
+    """Whether the resident is still there and still consents to face recognition now."""
+    current = runtime.directory.residents.get(resident.resident_id)
+    return current is not None and current.face_consent is not None

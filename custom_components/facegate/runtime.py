@@ -18,6 +18,7 @@ from .access.errors import AccessError
 from .access.lockout import Lockout
 from .access.modes import Mode, Policy
 from .const import (
+    CONF_ALLOW_AUTOMATION_UNLOCK,
     CONF_ALLOW_VOICE_UNLOCK,
     CONF_CAMERA_ENTITY_IDS,
     CONF_FACE_TRIGGER_IDS,
@@ -63,6 +64,7 @@ class DoorConfig:
     relock_after_bypass: bool = True
     scan_interval: float = DEFAULT_SCAN_INTERVAL
     scan_duration: int = DEFAULT_SCAN_DURATION
+    allow_automation_unlock: bool = False  # codeless unlocks that no user asked for
 
     @classmethod
     def from_subentry(cls, subentry: ConfigSubentry) -> DoorConfig:
@@ -81,6 +83,7 @@ class DoorConfig:
             relock_after_bypass=bool(data.get(CONF_RELOCK_AFTER_BYPASS, True)),
             scan_interval=float(data.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
             scan_duration=int(data.get(CONF_SCAN_DURATION, DEFAULT_SCAN_DURATION)),
+            allow_automation_unlock=bool(data.get(CONF_ALLOW_AUTOMATION_UNLOCK, False)),
         )
 
     @property

@@ -25,12 +25,26 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
 from . import face_watch, gate, voice
+from .access.audit import Outcome
+from .access.controller import Decision
 from .access.directory import Consent, Resident
 from .access.errors import AccessError
+from .access.modes import Mode
+from .callers import async_track_callers
 from .const import DOMAIN
 from .face_photos import MAX_PHOTOS, async_camera_samples, async_photo_files
-from .permissions import async_check_may_manage, async_codeless_decision, async_is_admin
-from .residents import async_check_user, async_create_visitor_code, async_set_pin
+from .permissions import (
+    async_check_may_manage,
+    async_codeless_decision,
+    async_is_admin,
+    async_requester,
+)
+from .residents import (
+    async_check_user,
+    async_create_visitor_code,
+    async_set_pin,
+    has_face_consent,
+)
 from .runtime import FaceGateRuntime, loaded_runtimes
 from .tags import ENROL_WINDOW
 
@@ -50,6 +64,7 @@ ATTR_CAMERA = "camera"
 ATTR_SAMPLES = "samples"
 ATTR_PHOTOS = "photos"
 ATTR_REASON = "reason"
+CARD_NEEDS_READER = "card_needs_reader"
 
 RESIDENT = {probatio.Required(ATTR_RESIDENT_ID): cv.string}
 SCHEMAS: dict[str, Any] = {
@@ -122,7 +137,8 @@ RESPONDING = {
 
 @callback
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register every FaceGate action."""
+    """Register every FaceGate action, and start following who sets off automations."""
+    async_track_callers(hass)
     handlers: dict[str, Handler] = {
         "add_resident": _add_resident,
         "update_resident": _update_resident,
@@ -208,13 +224,29 @@ def _door(hass: HomeAssistant, entity_id: str) -> tuple[FaceGateRuntime, str]:
     raise AccessError("unknown_door")
 
 
+async def _async_check_card_source(
+    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, call: ServiceCall
+) -> None:
+    """A card number only from a reader bridge: an admin, or a call without a user.
+
+    Home Assistant shows every tag id it has seen to every user (tag entities), so a card
+    number sent by a user proves nothing; it is refused, audited and published.
+    """
+    user_id = await async_requester(hass, call.context)
+    if user_id is None or await async_is_admin(hass, user_id):
+        return
+    refused = Decision(door_id, Mode.CARD, Outcome.DENIED, CARD_NEEDS_READER)
+    await gate.async_publish(hass, runtime, runtime.controller.record(refused, time.time()))
+    raise AccessError(CARD_NEEDS_READER)
+
+
 # Residents ------------------------------------------------------------------------------------
 
 
 async def _add_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
     await async_check_may_manage(hass, runtime, call.context, household_id)
-    await async_check_user(hass, call.data.get(ATTR_USER_ID))
+    await _async_check_link(hass, call, None)
     resident = runtime.directory.add_resident(
         household_id, call.data[ATTR_NAME], call.data.get(ATTR_USER_ID), call.data[ATTR_SHOW_NAME]
     )
@@ -224,7 +256,7 @@ async def _add_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
 
 async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, resident = await _managed_resident(hass, call)
-    await async_check_user(hass, call.data.get(ATTR_USER_ID))
+    await _async_check_link(hass, call, resident.user_id)
     runtime.directory.update_resident(
         resident.resident_id,
         name=call.data.get(ATTR_NAME),
@@ -233,6 +265,18 @@ async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceRes
     )
     await runtime.async_save()
     return None
+
+
+async def _async_check_link(hass: HomeAssistant, call: ServiceCall, current: str | None) -> None:
+    """Only admins link residents to users: the user then acts as the resident.
+
+    A link gives the personal rights: face consent, the data export, unlocking without a code.
+    """
+    user_id = call.data.get(ATTR_USER_ID)
+    if ATTR_USER_ID in call.data and (user_id or None) != current:
+        if not await async_is_admin(hass, call.context.user_id):
+            raise AccessError("link_admin_only")
+        await async_check_user(hass, user_id)
 
 
 async def _remove_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -296,7 +340,10 @@ async def _enrol_card(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
         for door in runtime.doors.values()
     ):
         raise AccessError("unknown_reader")  # only at the doors of the resident's household
-    runtime.card_enrolments[reader] = (resident.resident_id, time.time() + ENROL_WINDOW)
+    waiting, now = runtime.card_enrolments.get(reader), time.time()
+    if waiting and waiting[1] >= now and waiting[0] != resident.resident_id:
+        raise AccessError("enrol_reader_busy")  # nobody takes over another's window
+    runtime.card_enrolments[reader] = (resident.resident_id, now + ENROL_WINDOW)
     return None
 
 
@@ -358,7 +405,9 @@ async def _enrol_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
         )
     else:
         raise AccessError("photo_source_missing")
-    samples = await runtime.faces.async_enrol(resident.resident_id, images)
+    samples = await runtime.faces.async_enrol(
+        resident.resident_id, images, lambda: has_face_consent(runtime, resident)
+    )
     return {"samples": samples}
 
 
@@ -376,7 +425,7 @@ async def _unlock(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     if voice.in_conversation():  # an LLM agent acting on a spoken request
         decision = await voice.async_voice_unlock(hass, runtime, door_id, None)
     else:
-        decision = await async_codeless_decision(hass, runtime, door, call.context.user_id)
+        decision = await async_codeless_decision(hass, runtime, door, call.context)
         decision = await gate.async_publish(hass, runtime, replace(decision, note=reason))
     if not decision.granted:
         raise AccessError(f"denied_{decision.reason}")
@@ -440,6 +489,7 @@ async def _present_credential(hass: HomeAssistant, call: ServiceCall) -> Service
     elif pin := call.data.get(ATTR_PIN):
         decision = await gate.async_present_pin(hass, runtime, door_id, pin)
     elif uid := call.data.get(ATTR_CARD_UID):
+        await _async_check_card_source(hass, runtime, door_id, call)
         decision = await gate.async_present_card(hass, runtime, door_id, uid)
     else:
         raise AccessError("credential_missing")

@@ -30,6 +30,7 @@ from homeassistant.helpers.selector import (
 from homeassistant.util import slugify
 
 from .const import (
+    CONF_ALLOW_AUTOMATION_UNLOCK,
     CONF_ALLOW_VOICE_UNLOCK,
     CONF_CAMERA_ENTITY_IDS,
     CONF_FACE_TRIGGER_IDS,
@@ -170,6 +171,7 @@ class DoorSubentryFlow(_NamedSubentryFlow):
             CONF_RELOCK_DELAY: int(user_input.get(CONF_RELOCK_DELAY, DEFAULT_RELOCK_DELAY)),
             CONF_ALLOW_VOICE_UNLOCK: bool(user_input.get(CONF_ALLOW_VOICE_UNLOCK, False)),
             CONF_RELOCK_AFTER_BYPASS: bool(user_input.get(CONF_RELOCK_AFTER_BYPASS, True)),
+            CONF_ALLOW_AUTOMATION_UNLOCK: bool(user_input.get(CONF_ALLOW_AUTOMATION_UNLOCK, False)),
             CONF_SCAN_INTERVAL: float(user_input.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)),
             CONF_SCAN_DURATION: int(user_input.get(CONF_SCAN_DURATION, DEFAULT_SCAN_DURATION)),
         }
@@ -232,6 +234,7 @@ def _door_schema(households: Mapping[str, str]) -> probatio.Schema:
             ),
             probatio.Optional(CONF_ALLOW_VOICE_UNLOCK, default=False): BooleanSelector(),
             probatio.Optional(CONF_RELOCK_AFTER_BYPASS, default=True): BooleanSelector(),
+            probatio.Optional(CONF_ALLOW_AUTOMATION_UNLOCK, default=False): BooleanSelector(),
         }
     )
 

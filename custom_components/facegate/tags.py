@@ -37,21 +37,35 @@ def async_listen_for_cards(hass: HomeAssistant, runtime: FaceGateRuntime) -> Cal
 async def _async_enrol_if_waiting(
     hass: HomeAssistant, runtime: FaceGateRuntime, device_id: str, tag_id: str
 ) -> bool:
-    """Give the tapped card to the resident waiting at this reader, if any."""
-    waiting = runtime.card_enrolments.pop(device_id, None)
+    """Give the tapped card to the resident waiting at this reader, if any.
+
+    A card that is enrolled already is someone coming in: it opens as usual and the window
+    stays open for the new card.
+    """
+    waiting = runtime.card_enrolments.get(device_id)
     if waiting is None or waiting[1] < time.time():
+        runtime.card_enrolments.pop(device_id, None)
         return False
-    resident_id = waiting[0]
     try:
-        digest = await gate.async_card_digest(hass, runtime, tag_id)
-        runtime.directory.add_card(resident_id, digest)
+        digest: str | None = await gate.async_card_digest(hass, runtime, tag_id)
     except ServiceValidationError:
+        digest = None
+    if digest and runtime.directory.card_owner(digest) is not None:
+        return False
+    if runtime.card_enrolments.get(device_id) != waiting:
+        return False  # another tap took the window meanwhile: this one is an access attempt
+    del runtime.card_enrolments[device_id]
+    resident_id = waiting[0]
+    if digest is None:
         result = "card_format"
-    except AccessError as err:
-        result = err.reason  # the card belongs to someone already, or the resident left
     else:
-        result = "enrolled"
-        await runtime.async_save()
+        try:
+            runtime.directory.add_card(resident_id, digest)
+        except AccessError as err:
+            result = err.reason  # the resident left meanwhile
+        else:
+            result = "enrolled"
+            await runtime.async_save()
     # Tell the UI and automations how the tap went (never which card it was).
     hass.bus.async_fire(
         EVENT_CARD_ENROLMENT,
