@@ -554,14 +554,15 @@ async def seed_face(world: World, resident_id: str) -> None:
     faces = world.entry.runtime_data.faces
     rng = np.random.default_rng(7)
     faces.gallery.add_identity(resident_id, [rng.normal(size=128) for _ in range(2)])
-    await faces.templates.async_save(faces.gallery)
+    await faces.templates.async_save([faces.gallery])
 
 
 async def stored_face_ids(world: World) -> tuple[str, ...]:
     """The residents whose templates are in the file on disk."""
     faces = world.entry.runtime_data.faces
     store = FaceTemplateStore(world.hass, world.entry.entry_id)
-    return (await store.async_load(faces._protector)).resident_ids
+    galleries = await store.async_load(faces._protector)
+    return tuple(r for gallery in galleries.values() for r in gallery.resident_ids)
 
 
 async def test_scenario10_options_flow_removal_erases_face_templates_at_once(
