@@ -22,7 +22,6 @@ from homeassistant.const import (
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 
@@ -31,6 +30,7 @@ from .access.audit import Outcome
 from .access.controller import METHOD_VISITOR, Decision
 from .access.credentials import PIN_PATTERN
 from .const import DOMAIN
+from .entity import FaceGateEntity, async_add_per_subentry, door_device
 from .permissions import METHOD_AUTOMATION, async_codeless_decision
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 
@@ -47,30 +47,26 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one lock per door subentry."""
-    for door in entry.runtime_data.doors.values():
-        async_add_entities([DoorLock(entry.runtime_data, door)], config_subentry_id=door.door_id)
+    runtime = entry.runtime_data
+
+    @callback
+    def add(subentry_id: str) -> None:
+        if (door := runtime.doors.get(subentry_id)) is not None:
+            async_add_entities([DoorLock(runtime, door)], config_subentry_id=subentry_id)
+
+    async_add_per_subentry(hass, entry, add)
 
 
-def door_device(door: DoorConfig) -> DeviceInfo:
-    """The device that groups a door's entities."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, door.door_id)}, name=door.name, manufacturer="FaceGate", model="Door"
-    )
-
-
-class DoorLock(LockEntity):
+class DoorLock(FaceGateEntity, LockEntity):
     """A door, opened through FaceGate's access rules."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     _attr_name = None
     _attr_code_format = CODE_FORMAT
 
     def __init__(self, runtime: FaceGateRuntime, door: DoorConfig) -> None:
+        super().__init__(door_device(door), f"{door.door_id}_lock")
         self._runtime = runtime
         self._door = door
-        self._attr_unique_id = f"{door.door_id}_lock"
-        self._attr_device_info = door_device(door)
         self._attr_is_locked = True
         self._cancel_relock: CALLBACK_TYPE | None = None
         self._unlatch_next = False  # the pending request asked to open, not just unlock
