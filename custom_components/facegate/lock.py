@@ -5,6 +5,7 @@ without a target is virtual and keeps its own state. After a granted unlock it r
 after the door's delay.
 """
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +34,8 @@ from .const import DOMAIN
 from .entity import FaceGateEntity, async_add_per_subentry, door_device
 from .permissions import METHOD_AUTOMATION, async_codeless_decision
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
+
+_LOGGER = logging.getLogger(__name__)
 
 # A PIN, or empty: admins and linked residents unlock from the UI without a code.
 CODE_FORMAT = rf"^({PIN_PATTERN.pattern})?$"
@@ -195,7 +198,17 @@ class DoorLock(FaceGateEntity, LockEntity):
         """Mirror the target: a switch that is on holds the door unlocked."""
         state = self.hass.states.get(self._door.target_entity_id or "")
         value = state.state if state else STATE_UNAVAILABLE
-        self._attr_available = value != STATE_UNAVAILABLE
+        available = value != STATE_UNAVAILABLE
+        if available != self._attr_available:  # logged once each way, not on every change
+            if available:
+                _LOGGER.info("%s is available again: its door works", self._door.target_entity_id)
+            else:
+                _LOGGER.warning(
+                    "%s is unavailable: door %s cannot open until it is back",
+                    self._door.target_entity_id,
+                    self._door.name,
+                )
+        self._attr_available = available
         if value in (STATE_ON, STATE_OFF):
             value = LockState.UNLOCKED if value == STATE_ON else LockState.LOCKED
         self._attr_is_locked = value == LockState.LOCKED if value != STATE_UNKNOWN else None
