@@ -199,7 +199,8 @@ class DoorLock(FaceGateEntity, LockEntity):
         state = self.hass.states.get(self._door.target_entity_id or "")
         value = state.state if state else STATE_UNAVAILABLE
         available = value != STATE_UNAVAILABLE
-        if available != self._attr_available:  # logged once each way, not on every change
+        # Logged once each way, not on every change; a target not loaded yet (at start) is quiet.
+        if available != self._attr_available and state is not None:
             if available:
                 _LOGGER.info("%s is available again: its door works", self._door.target_entity_id)
             else:

@@ -71,11 +71,10 @@ def _configure(page: Page, site: Site, menu_option: str):
 
 
 def _unlock(page: Page, code: str) -> None:
-    """Press Unlock in the open lock dialog and enter the code."""
-    more_info = page.locator("ha-more-info-dialog")
-    more_info.get_by_role("button", name="Unlock").click()
+    """Press the door's Unlock button (its device page) and enter the code it asks for."""
+    page.get_by_role("button", name="Unlock", exact=True).first.click()
     page.get_by_role("textbox", name="Code").fill(code)
-    page.get_by_role("button", name="Unlock").last.click()
+    page.get_by_role("button", name="Unlock", exact=True).last.click()
 
 
 def test_first_hour_in_a_browser(site: Site, browser: Browser) -> None:
@@ -148,12 +147,11 @@ def test_first_hour_in_a_browser(site: Site, browser: Browser) -> None:
         _open_integration(page, site)
         page.get_by_text(DOOR, exact=True).last.click()
         page.wait_for_url(re.compile(r"/config/devices/device/"))
-        page.get_by_text(DOOR, exact=True).last.click()  # the lock entity: its dialog
         _unlock(page, WRONG_PIN)
         expect(page.get_by_text("this code is not valid here").first).to_be_visible()
         _shot(page, "07-wrong-pin")
         _unlock(page, PIN)
-        expect(page.locator("ha-more-info-dialog").get_by_text("Unlocked").first).to_be_visible()
+        expect(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()  # unlocked
         _shot(page, "08-unlocked")
 
         # The logbook: one line for the decision.
