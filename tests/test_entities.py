@@ -1,5 +1,6 @@
 """What a person sees of the entities: names, and a site that stays up while it grows."""
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from PIL import Image
 from pytest_homeassistant_custom_component.common import MockUser
 
+from custom_components.facegate import logbook
 from custom_components.facegate.const import (
     CONF_CAMERA_ENTITY_IDS,
     CONF_HOUSEHOLD_IDS,
@@ -98,3 +100,15 @@ async def test_adding_a_household_and_a_door_keeps_the_other_doors_up(
     await unlock(hass, PIN)
     assert hass.states.get(LOCK).state == "unlocked"
     assert STATE_UNAVAILABLE not in seen
+
+
+def test_every_method_and_reason_the_event_shows_is_translated() -> None:
+    """The event entity's attributes are shown translated, not raw ("manual", "not_live")."""
+    strings = json.loads(
+        (Path(logbook.__file__).parent / "strings.json").read_text(encoding="utf-8")
+    )
+    attributes = strings["entity"]["event"]["access"]["state_attributes"]
+    assert set(logbook.METHODS) <= set(attributes["method"]["state"])
+    assert set(logbook.REASONS) | {"granted", "duress", "admin", "resident", "automation"} <= set(
+        attributes["reason"]["state"]
+    )

@@ -77,86 +77,96 @@ def _unlock(page: Page, code: str) -> None:
     page.get_by_role("button", name="Unlock", exact=True).last.click()
 
 
+def _add_household_and_door(page: Page, site: Site) -> None:
+    """Both through their subentry flows; each is added in place, the site does not reload."""
+    _open_integration(page, site)
+    page.locator("ha-button", has_text="Add household").click()
+    dialog = _dialog(page)
+    dialog.get_by_role("textbox", name="Household name").fill(HOUSEHOLD)
+    _shot(page, "01-add-household")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Success")).to_be_visible()
+    dialog.get_by_role("button", name="Finish").click()
+
+    page.locator("ha-button", has_text="Add door").click()
+    dialog = _dialog(page)
+    dialog.get_by_role("textbox", name="Door name").fill(DOOR)
+    dialog.get_by_role("checkbox", name=HOUSEHOLD).check(force=True)
+    _shot(page, "02-add-door")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("Success")).to_be_visible()
+    dialog.get_by_role("button", name="Finish").click()
+
+
+def _try_face_alone(page: Page) -> None:
+    """On the household's page: face on, card off, then PIN off, which is refused."""
+    page.get_by_text(HOUSEHOLD, exact=True).last.click()
+    page.wait_for_url(re.compile(r"/config/devices/device/"))
+    toggles = page.locator("ha-entity-toggle")  # Configuration: Card, Face, PIN
+    expect(toggles).to_have_count(3)
+    for index in (1, 0, 2):
+        toggles.nth(index).click()
+        page.wait_for_timeout(500)
+    expect(page.get_by_text("Face cannot be the only way in").first).to_be_visible()
+    _shot(page, "03-face-alone-refused")
+
+
+def _add_resident_with_pin(page: Page, site: Site) -> None:
+    dialog = _configure(page, site, "Add a resident")
+    dialog.get_by_role("radio", name=HOUSEHOLD).check(force=True)
+    dialog.get_by_role("textbox", name="Name").fill(RESIDENT)
+    dialog.locator("input[type=password]").fill(PIN)
+    _shot(page, "04-add-resident")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text(f"{RESIDENT} was added.")).to_be_visible()
+    dialog.locator("ha-dialog-footer").get_by_role("button", name="Close").click()
+
+
+def _enrol_face_from_upload(page: Page, site: Site) -> None:
+    """Forgetting the consent first: the form keeps the resident and the photo."""
+    dialog = _configure(page, site, "Enrol a face")
+    dialog.locator("input[type=file]").first.set_input_files(PHOTO)
+    expect(dialog.get_by_text(PHOTO.name)).to_be_visible()
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text("has not consented")).to_be_visible()
+    # The photo is still there (the frontend no longer knows its file name).
+    expect(dialog.get_by_text("Unknown file")).to_be_visible()
+    expect(dialog.get_by_role("radio", name=f"{RESIDENT} ({HOUSEHOLD})")).to_be_checked()
+    dialog.get_by_role("switch").check(force=True)  # the consent
+    _shot(page, "05-enrol-face")
+    dialog.get_by_role("button", name="Submit").click()
+    expect(dialog.get_by_text(f"The face of {RESIDENT} was enrolled")).to_be_visible(
+        timeout=120_000  # the face engine starts on first use
+    )
+    _shot(page, "06-face-enrolled")
+    dialog.locator("ha-dialog-footer").get_by_role("button", name="Close").click()
+
+
+def _unlock_wrong_then_right(page: Page, site: Site) -> None:
+    _open_integration(page, site)
+    page.get_by_text(DOOR, exact=True).last.click()
+    page.wait_for_url(re.compile(r"/config/devices/device/"))
+    _unlock(page, WRONG_PIN)
+    expect(page.get_by_text("this code is not valid here").first).to_be_visible()
+    _shot(page, "07-wrong-pin")
+    _unlock(page, PIN)
+    expect(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()  # unlocked
+    _shot(page, "08-unlocked")
+
+
 def test_first_hour_in_a_browser(site: Site, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     page.set_default_timeout(TIMEOUT_MS)
     try:
         _log_in(page, site)
         _shot(page, "00-dashboard")
-        _open_integration(page, site)
-
-        # A household, through the subentry flow.
-        page.locator("ha-button", has_text="Add household").click()
-        dialog = _dialog(page)
-        dialog.get_by_role("textbox", name="Household name").fill(HOUSEHOLD)
-        _shot(page, "01-add-household")
-        dialog.get_by_role("button", name="Submit").click()
-        expect(dialog.get_by_text("Success")).to_be_visible()
-        dialog.get_by_role("button", name="Finish").click()
-
-        # A door for that household: added in place, the site does not reload.
-        page.locator("ha-button", has_text="Add door").click()
-        dialog = _dialog(page)
-        dialog.get_by_role("textbox", name="Door name").fill(DOOR)
-        dialog.get_by_role("checkbox", name=HOUSEHOLD).check(force=True)
-        _shot(page, "02-add-door")
-        dialog.get_by_role("button", name="Submit").click()
-        expect(dialog.get_by_text("Success")).to_be_visible()
-        dialog.get_by_role("button", name="Finish").click()
-
-        # Face alone is refused: face on, card off, then PIN off.
-        page.get_by_text(HOUSEHOLD, exact=True).last.click()
-        page.wait_for_url(re.compile(r"/config/devices/device/"))
-        toggles = page.locator("ha-entity-toggle")  # Configuration: Card, Face, PIN
-        expect(toggles).to_have_count(3)
-        for index in (1, 0, 2):  # face on, card off, then PIN off: refused
-            toggles.nth(index).click()
-            page.wait_for_timeout(500)
-        expect(page.get_by_text("Face cannot be the only way in").first).to_be_visible()
-        _shot(page, "03-face-alone-refused")
-
-        # A resident with a PIN, from the site's Configure menu.
-        dialog = _configure(page, site, "Add a resident")
-        dialog.get_by_role("radio", name=HOUSEHOLD).check(force=True)
-        dialog.get_by_role("textbox", name="Name").fill(RESIDENT)
-        dialog.locator("input[type=password]").fill(PIN)
-        _shot(page, "04-add-resident")
-        dialog.get_by_role("button", name="Submit").click()
-        expect(dialog.get_by_text(f"{RESIDENT} was added.")).to_be_visible()
-        dialog.locator("ha-dialog-footer").get_by_role("button", name="Close").click()
-
-        # Enrol the face from an upload: forgetting consent keeps the form as it was.
-        dialog = _configure(page, site, "Enrol a face")
-        dialog.locator("input[type=file]").first.set_input_files(PHOTO)
-        expect(dialog.get_by_text(PHOTO.name)).to_be_visible()
-        dialog.get_by_role("button", name="Submit").click()
-        expect(dialog.get_by_text("has not consented")).to_be_visible()
-        # The photo is still there (the frontend no longer knows its file name).
-        expect(dialog.get_by_text("Unknown file")).to_be_visible()
-        expect(dialog.get_by_role("radio", name=f"{RESIDENT} ({HOUSEHOLD})")).to_be_checked()
-        dialog.get_by_role("switch").check(force=True)  # the consent
-        _shot(page, "05-enrol-face")
-        dialog.get_by_role("button", name="Submit").click()
-        expect(dialog.get_by_text(f"The face of {RESIDENT} was enrolled")).to_be_visible(
-            timeout=120_000  # the face engine starts on first use
-        )
-        _shot(page, "06-face-enrolled")
-        dialog.locator("ha-dialog-footer").get_by_role("button", name="Close").click()
-
-        # Unlock from the lock's dialog: a wrong PIN is refused, the right one opens.
-        _open_integration(page, site)
-        page.get_by_text(DOOR, exact=True).last.click()
-        page.wait_for_url(re.compile(r"/config/devices/device/"))
-        _unlock(page, WRONG_PIN)
-        expect(page.get_by_text("this code is not valid here").first).to_be_visible()
-        _shot(page, "07-wrong-pin")
-        _unlock(page, PIN)
-        expect(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()  # unlocked
-        _shot(page, "08-unlocked")
-
-        # The logbook: one line for the decision.
+        _add_household_and_door(page, site)
+        _try_face_alone(page)
+        _add_resident_with_pin(page, site)
+        _enrol_face_from_upload(page, site)
+        _unlock_wrong_then_right(page, site)
         page.goto(f"{site.base_url}/logbook")
         expect(page.get_by_text("granted to resident by PIN").first).to_be_visible()
         _shot(page, "09-logbook")
-    finally:
-        _shot(page, "zz-last")
+    finally:  # where a failing run stopped, next to Home Assistant's log (hass.out)
+        page.screenshot(path=site.config_dir.parent / "last.png")
