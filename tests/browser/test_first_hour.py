@@ -50,6 +50,10 @@ def _log_in(page: Page, site: Site) -> None:
     page.get_by_role("textbox", name="Password").fill(devsite.PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/home|/lovelace"))
+    # Past "Loading…": the frontend fetched the actions (get_services imports
+    # assist_satellite, hence assist_pipeline and pymicro-vad) and shows the sidebar.
+    expect(page.get_by_text("Settings", exact=True).first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Loading…")).to_have_count(0)
 
 
 def _open_integration(page: Page, site: Site) -> None:
