@@ -52,8 +52,9 @@ def _log_in(page: Page, site: Site) -> None:
     page.wait_for_url(re.compile(r"/home|/lovelace"))
     # Past "Loading…": the frontend fetched the actions (get_services imports
     # assist_satellite, hence assist_pipeline and pymicro-vad) and shows the sidebar.
-    expect(page.get_by_text("Settings", exact=True).first).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Loading…")).to_have_count(0)
+    # The launch screen ("Loading…") covers the page until then; the frontend removes it.
+    expect(page.locator("#ha-launch-screen")).to_have_count(0, timeout=60_000)
+    expect(page.get_by_text("Settings", exact=True).first).to_be_visible()
 
 
 def _open_integration(page: Page, site: Site) -> None:
