@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,9 +27,10 @@ DEFAULT_CONFIG_DIR = PROJECT_DIR / ".develop" / "config"
 FACES_DIR = PROJECT_DIR / "tests" / "fixtures" / "faces"  # sources and licences: README there
 DEMO_PHOTO = Path("barack_obama") / "1.jpg"
 
-# Requirements of voice pipelines (assist_pipeline) with no Python 3.14 wheel, which do not build
-# here: without this, Home Assistant retries installing them offline and takes 80 s to start.
-UNBUILDABLE = ("pymicro-vad", "pyspeex-noise")
+# Requirements of voice pipelines (assist_pipeline) pinned to releases with no Python 3.14 wheel:
+# requirements_test.txt installs their newer abi3 releases (same API). Home Assistant must keep
+# those, not try to install the pinned ones offline (which fails after 80 s).
+KEEP_INSTALLED = ("pymicro-vad", "pyspeex-noise")
 
 USERNAME = "dev"
 PASSWORD = "facegate-dev"  # noqa: S105 - a local, throwaway development login
@@ -54,9 +56,7 @@ homeassistant:
   unit_system: metric
   country: GB
   currency: EUR
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
+# http is not set here: Home Assistant keeps it in .storage/http (written by scripts/develop).
 frontend:
 config:
 history:
@@ -76,15 +76,17 @@ logger:
 def write_config(config_dir: Path, port: int, faces_dir: Path = FACES_DIR) -> Path:
     """Write the config directory (keeping what an earlier start stored); return the photo."""
     (config_dir / "custom_components").mkdir(parents=True, exist_ok=True)
-    (config_dir / "configuration.yaml").write_text(
-        CONFIGURATION_YAML.format(port=port), encoding="utf-8"
-    )
+    (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML, encoding="utf-8")
     link = config_dir / "custom_components" / "facegate"
     if not link.is_symlink():
         link.symlink_to(PROJECT_DIR / "custom_components" / "facegate", target_is_directory=True)
 
     storage = config_dir / ".storage"
     storage.mkdir(exist_ok=True)
+    # Home Assistant 2026.10 stores the HTTP settings (Settings > System > Network). Set in
+    # YAML, they would be migrated once as an unconfirmed change ("Confirm new HTTP server
+    # configuration", reverted after 5 minutes), then ignored with a repair issue.
+    (storage / "http").write_text(json.dumps(http_storage(port)), encoding="utf-8")
     onboarding = storage / "onboarding"
     if not onboarding.exists():
         # Every onboarding step but the owner account is marked done, so that Home Assistant
@@ -106,6 +108,28 @@ def write_config(config_dir: Path, port: int, faces_dir: Path = FACES_DIR) -> Pa
     if not photo.exists():
         shutil.copyfile(faces_dir / DEMO_PHOTO, photo)
     return photo
+
+
+def http_storage(port: int) -> dict[str, Any]:
+    """Home Assistant's stored HTTP settings: this port, on 127.0.0.1 only, confirmed."""
+    settings = {
+        "server_port": port,
+        "server_host": ["127.0.0.1"],
+        "cors_allowed_origins": ["https://cast.home-assistant.io"],
+        "login_attempts_threshold": -1,
+        "ip_ban_enabled": True,
+        "ssl_profile": "modern",
+        "use_x_frame_options": True,
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "error": None,
+        "error_message": None,
+    }
+    return {
+        "version": 2,
+        "minor_version": 2,
+        "key": "http",
+        "data": {"stable": settings, "pending": None, "yaml_migration_done": True},
+    }
 
 
 class _Api(Protocol):
@@ -133,12 +157,17 @@ async def _run_config_flow(api: _Api, handler: str, user_input: dict[str, Any]) 
     return str(result["result"]["entry_id"])
 
 
+async def create_site(api: _Api, photo: Path) -> str:
+    """Add the camera and an empty FaceGate site, as the UI would; return the site's entry id."""
+    await _run_config_flow(api, "local_file", {"name": CAMERA_NAME, "file_path": str(photo)})
+    return await _run_config_flow(api, "facegate", {"name": SITE_NAME})
+
+
 async def create_demo_entries(api: _Api, photo: Path) -> None:
     """Add the camera, the site, its household, door and demo resident, as the UI would."""
-    await _run_config_flow(api, "local_file", {"name": CAMERA_NAME, "file_path": str(photo)})
-    entry_id = await _run_config_flow(api, "facegate", {"name": SITE_NAME})
+    entry_id = await create_site(api, photo)
     await _run_subentry_flow(api, entry_id, "household", {"name": HOUSEHOLD_NAME})
-    await _wait_until_loaded(api, entry_id)  # a new subentry reloads the site
+    await _wait_until_loaded(api, entry_id)
     door_form = await _post(
         api, "/api/config/config_entries/subentries/flow", {"handler": [entry_id, "door"]}
     )
@@ -155,6 +184,7 @@ async def create_demo_entries(api: _Api, photo: Path) -> None:
     if result.get("type") != "create_entry":
         raise RuntimeError(f"door subentry flow did not create an entry: {result}")
     await _wait_until_loaded(api, entry_id)
+    await _wait_for_entity(api, FACE_MODE_SWITCH)  # added in place, shortly after the flow
     await _add_demo_resident(api)
 
 
@@ -166,6 +196,15 @@ async def _wait_until_loaded(api: _Api, entry_id: str) -> None:
             return
         await asyncio.sleep(0.1)
     raise RuntimeError("the FaceGate site did not load again within 30 s")
+
+
+async def _wait_for_entity(api: _Api, entity_id: str) -> None:
+    for _ in range(300):
+        async with api.get(f"/api/states/{entity_id}") as response:
+            if response.status == 200:
+                return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{entity_id} did not appear within 30 s")
 
 
 async def _run_subentry_flow(
@@ -218,12 +257,13 @@ async def _enrol_demo_face(api: _Api, resident_id: str) -> None:
         print(f"Face enrolment of the demo resident skipped: {err}")
 
 
-async def _wait_until_up(base_url: str, hass_process: asyncio.subprocess.Process) -> None:
+async def wait_until_up(base_url: str, exit_code: Callable[[], int | None]) -> None:
+    """Wait until Home Assistant answers HTTP; exit_code tells whether its process ended."""
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
     async with aiohttp.ClientSession(base_url=base_url) as session:
         while asyncio.get_running_loop().time() < deadline:
-            if hass_process.returncode is not None:
-                raise RuntimeError(f"hass exited with code {hass_process.returncode}")
+            if (code := exit_code()) is not None:
+                raise RuntimeError(f"hass exited with code {code}")
             try:
                 async with session.get("/api/onboarding") as response:
                     if response.status in (200, 401, 404):
@@ -234,8 +274,11 @@ async def _wait_until_up(base_url: str, hass_process: asyncio.subprocess.Process
     raise RuntimeError(f"Home Assistant did not answer on {base_url} within {STARTUP_TIMEOUT} s")
 
 
-async def _onboard(base_url: str, photo: Path) -> bool:
-    """Create the owner and the demo entries on a fresh config; False if already done."""
+async def onboard(base_url: str, photo: Path, *, demo: bool = True) -> bool:
+    """Create the owner and the demo entries (or only the site) on a fresh config.
+
+    False if onboarding was already done.
+    """
     client_id = f"{base_url}/"
     async with aiohttp.ClientSession(base_url=base_url) as session:
         async with session.get("/api/onboarding") as response:
@@ -255,7 +298,7 @@ async def _onboard(base_url: str, photo: Path) -> bool:
             token = (await response.json())["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(base_url=base_url, headers=headers) as api:
-        await create_demo_entries(api, photo)
+        await (create_demo_entries(api, photo) if demo else create_site(api, photo))
     return True
 
 
@@ -265,11 +308,11 @@ async def _develop(config_dir: Path, port: int) -> int:
     print(f"Starting Home Assistant on {config_dir} (log: {config_dir / 'home-assistant.log'})")
     hass_process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "homeassistant", "--config", str(config_dir),
-        "--skip-pip-packages", ",".join(UNBUILDABLE),
+        "--skip-pip-packages", ",".join(KEEP_INSTALLED),
     )  # fmt: skip
     try:
-        await _wait_until_up(base_url, hass_process)
-        if await _onboard(base_url, photo):
+        await wait_until_up(base_url, lambda: hass_process.returncode)
+        if await onboard(base_url, photo):
             print(
                 "First start: created the owner account, the camera, the FaceGate site with "
                 f"door '{DOOR_NAME}', household '{HOUSEHOLD_NAME}' and resident "
@@ -289,6 +332,10 @@ async def _develop(config_dir: Path, port: int) -> int:
             await hass_process.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """Parse arguments and run Home Assistant until it stops."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,6 +349,7 @@ def main() -> int:
         parser.error(f"the demo camera's photo {FACES_DIR / DEMO_PHOTO} is missing")
     if args.reset:
         shutil.rmtree(args.config, ignore_errors=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped like Ctrl+C: Home Assistant stops too
     try:
         return asyncio.run(_develop(args.config.resolve(), args.port))
     except KeyboardInterrupt:

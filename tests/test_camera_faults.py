@@ -128,7 +128,7 @@ async def test_a_removed_camera_fails_closed(hass: HomeAssistant, site: MockConf
 
 
 async def test_a_failing_camera_raises_a_repair_until_it_recovers(
-    hass: HomeAssistant, site: MockConfigEntry, tmp_path: Path
+    hass: HomeAssistant, site: MockConfigEntry, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     watch = watch_of(site)
     await serve(hass, tmp_path, None)
@@ -145,6 +145,12 @@ async def test_a_failing_camera_raises_a_repair_until_it_recovers(
 
     assert ir.async_get(hass).async_get_issue(DOMAIN, ISSUE) is None
     assert hass.states.get(SENSOR).state == "Alex"
+    # Logged once when it failed and once when it came back (log-when-unavailable).
+    logged = [r.getMessage() for r in caplog.records if r.name.endswith("face_watch")]
+    assert [m for m in logged if CAMERA in m and "picture" in m] == [
+        f"{CAMERA} gives no usable picture: face recognition at Front door is paused",
+        f"{CAMERA} sends usable pictures again",
+    ]
 
 
 async def test_a_crashed_engine_is_restarted(hass: HomeAssistant, site: MockConfigEntry) -> None:

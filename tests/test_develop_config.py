@@ -1,5 +1,6 @@
 """The configuration that scripts/develop writes loads, and its demo entries set up."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,10 @@ async def test_generated_config_is_valid(
     hass.config.config_dir = str(config_dir)
     result = await async_check_ha_config_file(hass)
     assert not result.errors, result.errors
-    assert result["http"]["server_port"] == 8199
+    assert "http" not in result  # kept in .storage/http: no migration prompt, no repair
+    http = json.loads((config_dir / ".storage" / "http").read_text(encoding="utf-8"))
+    assert http["data"]["stable"]["server_port"] == 8199
+    assert http["data"]["pending"] is None
     assert {"frontend", "config", "logbook"} <= set(result)
 
 
@@ -47,7 +51,8 @@ async def test_write_config_keeps_stored_state(tmp_path: Path, faces_dir: Path) 
     devsite.write_config(config_dir, 8200, faces_dir)
 
     assert onboarding.read_text(encoding="utf-8") == '{"kept": true}'
-    assert "server_port: 8200" in (config_dir / "configuration.yaml").read_text(encoding="utf-8")
+    http = json.loads((config_dir / ".storage" / "http").read_text(encoding="utf-8"))
+    assert http["data"]["stable"]["server_port"] == 8200
 
 
 async def test_demo_entries_are_created_and_loaded(

@@ -389,7 +389,7 @@ async def test_switch_target_follows_and_moves(
 
 
 async def test_lock_target_state_is_mirrored(
-    hass: HomeAssistant, hass_admin_user: MockUser
+    hass: HomeAssistant, hass_admin_user: MockUser, caplog: pytest.LogCaptureFixture
 ) -> None:
     bolt = {ATTR_ENTITY_ID: "input_select.bolt"}
     states = ["locked", "unlocked", "jammed", "open", "unavailable"]
@@ -429,7 +429,16 @@ async def test_lock_target_state_is_mirrored(
 
     assert await bolt_reports("jammed") == LockState.JAMMED
     assert await bolt_reports("unavailable") == "unavailable"
+    assert await bolt_reports("unavailable") == "unavailable"
     assert await bolt_reports("locked") == LockState.LOCKED
+    assert await bolt_reports("unlocked") == LockState.UNLOCKED
+    # Logged once when the target went and once when it came back (log-when-unavailable).
+    logged = [r.getMessage() for r in caplog.records if r.name.endswith("facegate.lock")]
+    assert logged == [
+        "lock.bolt is unavailable: door Front door cannot open until it is back",
+        "lock.bolt is available again: its door works",
+    ]
+    await bolt_reports("locked")
     # The target offers open: so does the door, under the same rules as unlock.
     assert hass.states.get(LOCK).attributes["supported_features"] == 1
     await hass.services.async_call(

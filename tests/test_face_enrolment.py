@@ -305,7 +305,7 @@ async def test_enrol_from_uploaded_photos_in_the_options(
 
     assert result["type"] == "abort"
     assert result["reason"] == "face_enrolled"
-    assert result["description_placeholders"] == {"samples": "2"}
+    assert result["description_placeholders"] == {"samples": "2", "name": "Alex"}
     assert site.runtime_data.faces.gallery.sample_count(resident) == 2
     consent = site.runtime_data.directory.residents[resident].face_consent
     assert consent is not None
@@ -342,3 +342,57 @@ async def test_enrol_form_shows_why_a_picture_is_refused(
     )
     assert result["errors"] == {"base": reason}
     assert resident not in site.runtime_data.faces.gallery
+
+
+def _suggested(result: Any) -> dict[str, Any]:
+    """The values a form shows prefilled (as the frontend reads them)."""
+    return {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+
+
+async def test_the_enrol_form_keeps_what_was_entered_after_an_error(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    await add_resident(hass, hass_admin_user)
+    second = await add_resident(hass, hass_admin_user, name="Mei")
+    flow_id = await open_enrol_form(hass, site)
+    photo = await upload(await hass_client(), PORTRAIT)
+
+    # Consent forgotten: nothing was read, so the same resident and photo are offered again
+    # (a reset form would fall back to the first resident: a face on the wrong person).
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"resident": second, "photo": photo, "consent": False}
+    )
+    assert result["errors"] == {"base": "no_face_consent"}
+    assert _suggested(result) | {"camera": None} == {
+        "resident": second,
+        "camera": None,
+        "photo": photo,
+        "photo_2": None,
+        "photo_3": None,
+        "consent": False,
+    }
+
+    # A refused camera picture: the resident, camera and consent stay.
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"resident": second, "camera": "camera.group_cam", "consent": True}
+    )
+    assert result["errors"] == {"base": "several_faces"}
+    suggested = _suggested(result)
+    assert (suggested["resident"], suggested["camera"], suggested["consent"]) == (
+        second,
+        "camera.group_cam",
+        True,
+    )
+
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"resident": second, "photo": photo, "consent": True}
+    )
+    assert result["reason"] == "face_enrolled"
+    assert result["description_placeholders"] == {"samples": "1", "name": "Mei"}
+    assert second in site.runtime_data.faces.gallery

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from homeassistant.const import ATTR_ENTITY_ID
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockUser
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -14,6 +14,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK, DOMAIN
 from custom_components.facegate.face_watch import EVENT_UNKNOWN_FACE
+from custom_components.facegate.gate import EVENT_ACCESS
+from custom_components.facegate.logbook import async_describe_events
 
 from .conftest import FRONT_DOOR, READER, setup_site, site_entry
 from .test_doors import CARD, LOCK, OTHER_PIN, PIN, add_resident, call
@@ -88,3 +90,18 @@ async def test_logbook_shows_reasons_voice_and_strangers(
         ("Front door", "granted by automation: Parcel delivery"),
         ("Front door", "a face the cameras do not recognise"),
     ]
+
+
+async def test_granted_and_denied_lines_have_distinct_icons(hass: HomeAssistant) -> None:
+    describers: dict[str, Any] = {}
+    async_describe_events(hass, lambda _d, name, describe: describers.__setitem__(name, describe))
+    icons = {
+        outcome: describers[EVENT_ACCESS](
+            Event(EVENT_ACCESS, {"door": "Front door", "method": "pin", "outcome": outcome,
+                                 "reason": "unknown_credential"})
+        )["icon"]
+        for outcome in ("granted", "denied", "duress", "lockout")
+    }  # fmt: skip
+    assert len(set(icons.values())) == 4
+    unknown_face = describers[EVENT_UNKNOWN_FACE](Event(EVENT_UNKNOWN_FACE, {}))
+    assert unknown_face["icon"] not in icons.values()

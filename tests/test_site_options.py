@@ -122,3 +122,70 @@ async def test_no_household_yet(hass: HomeAssistant) -> None:
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_households"
+
+
+async def test_a_resident_added_with_a_pin_opens_and_a_weak_pin_adds_nobody(
+    hass: HomeAssistant,
+) -> None:
+    entry = await setup_site(hass, site_entry())
+    directory = entry.runtime_data.directory
+
+    flow_id = await _open(hass, entry, "add_resident")
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"household": FLAT_1, "name": "Mei", "pin": "1234"}
+    )
+    assert result["errors"] == {"pin": "pin_weak"}
+    assert directory.residents == {}  # a refused PIN adds nobody half-way
+
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"household": FLAT_1, "name": "Mei", "pin": "480315"}
+    )
+    assert result["reason"] == "resident_added"
+    assert result["description_placeholders"] == {"name": "Mei"}
+    (resident,) = directory.residents.values()
+    assert resident.pin is not None
+    assert await hass.async_add_executor_job(verify_pin, "480315", resident.pin)
+
+
+async def test_the_user_picker_offers_nobody_and_choosing_it_unlinks(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    entry = await setup_site(hass, site_entry())
+    directory = entry.runtime_data.directory
+    flow_id = await _open(hass, entry, "add_resident")
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"household": FLAT_1, "name": "Mei", "user": hass_admin_user.id}
+    )
+    (resident,) = directory.residents.values()
+    assert resident.user_id == hass_admin_user.id
+
+    flow_id = await _open(hass, entry, "edit_resident")
+    result = await hass.config_entries.options.async_configure(
+        flow_id, {"resident": resident.resident_id}
+    )
+    user_field = next(k for k in result["data_schema"].schema if str(k) == "user")
+    options = result["data_schema"].schema[user_field].config["options"]
+    assert options[0]["value"] == "none"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"name": "Mei", "show_name": False, "user": "none"}
+    )
+    assert result["reason"] == "resident_updated"
+    assert resident.user_id is None
+
+
+async def test_the_residents_overview_shows_who_has_what_but_no_secret(
+    hass: HomeAssistant,
+) -> None:
+    entry = await setup_site(hass, site_entry())
+    for name, pin in (("Mei", "480315"), ("Alex", None)):
+        flow_id = await _open(hass, entry, "add_resident")
+        await hass.config_entries.options.async_configure(
+            flow_id, {"household": FLAT_2, "name": name, **({"pin": pin} if pin else {})}
+        )
+
+    flow_id = await _open(hass, entry, "residents")
+    result = await hass.config_entries.options.async_configure(flow_id, None)
+    rows = result["description_placeholders"]["residents"].splitlines()
+
+    assert rows == ["| Alex | Flat 2 | ✗ | 0 | ✗ | ✗ | ✗ |", "| Mei | Flat 2 | ✓ | 0 | ✗ | ✗ | ✗ |"]
+    assert "480315" not in str(result)

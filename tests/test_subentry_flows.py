@@ -283,15 +283,20 @@ async def test_invalid_name_then_corrected(hass: HomeAssistant, kind: str) -> No
 
 
 @pytest.mark.parametrize("kind", [SUBENTRY_DOOR, SUBENTRY_HOUSEHOLD])
-async def test_duplicate_name_aborts(hass: HomeAssistant, kind: str) -> None:
+async def test_a_duplicate_name_is_a_field_error_and_the_form_stays(
+    hass: HomeAssistant, kind: str
+) -> None:
     entry = await _site(hass, [_household(SMITHS_ID, "Smiths"), _door(FRONT_ID, "Smiths")])
     flow = await _start(hass, entry, kind)
     # Another spelling of the same name is the same door or household.
     result = await _submit(hass, flow["flow_id"], {CONF_NAME: "SMITHS "})
 
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_NAME: "name_in_use"}
     assert len(_of_type(entry, kind)) == 1
+    # The same flow goes on with another name: nothing entered was lost.
+    result = await _submit(hass, flow["flow_id"], {CONF_NAME: "Jones"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_door_and_household_may_share_a_name(hass: HomeAssistant) -> None:

@@ -15,6 +15,7 @@ from homeassistant.util import slugify
 
 from .const import DEFAULT_SITE_NAME, DOMAIN, SUBENTRY_DOOR, SUBENTRY_HOUSEHOLD
 from .options_flow import SiteOptionsFlow
+from .runtime import FaceGateConfigEntry
 from .subentry_flows import DoorSubentryFlow, HouseholdSubentryFlow, is_valid_name
 
 SITE_SCHEMA = probatio.Schema({probatio.Required(CONF_NAME, default=DEFAULT_SITE_NAME): str})
@@ -45,7 +46,7 @@ class FaceGateConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> SiteOptionsFlow:
+    def async_get_options_flow(config_entry: FaceGateConfigEntry) -> SiteOptionsFlow:
         """Settings and residents of the site."""
         return SiteOptionsFlow()
 

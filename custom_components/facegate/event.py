@@ -12,8 +12,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import gate
 from .access.audit import Outcome
 from .access.controller import Decision
+from .entity import FaceGateEntity, async_add_per_subentry, door_device
 from .face_watch import SIGNAL_UNKNOWN_FACE
-from .lock import door_device
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 
 UNKNOWN_FACE_EVENT = "unknown_face"
@@ -26,25 +26,26 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one access event entity per door."""
-    for door in entry.runtime_data.doors.values():
-        async_add_entities(
-            [DoorAccessEvent(entry.runtime_data, door)], config_subentry_id=door.door_id
-        )
+    runtime = entry.runtime_data
+
+    @callback
+    def add(subentry_id: str) -> None:
+        if (door := runtime.doors.get(subentry_id)) is not None:
+            async_add_entities([DoorAccessEvent(runtime, door)], config_subentry_id=subentry_id)
+
+    async_add_per_subentry(hass, entry, add)
 
 
-class DoorAccessEvent(EventEntity):
+class DoorAccessEvent(FaceGateEntity, EventEntity):
     """The latest access decision at a door."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     _attr_translation_key = "access"
 
     def __init__(self, runtime: FaceGateRuntime, door: DoorConfig) -> None:
+        super().__init__(door_device(door), f"{door.door_id}_access")
         self._runtime = runtime
         self._door = door
         self._attr_event_types = [outcome.value for outcome in Outcome] + [UNKNOWN_FACE_EVENT]
-        self._attr_unique_id = f"{door.door_id}_access"
-        self._attr_device_info = door_device(door)
 
     async def async_added_to_hass(self) -> None:
         """Listen to the door's decisions."""

@@ -216,6 +216,11 @@ class FaceWatch:
     def _camera_failed(self) -> None:
         self.camera_failures += 1
         if self.camera_failures == CAMERA_FAILURES_FOR_ISSUE:
+            _LOGGER.warning(  # once, with the repair issue; the next log says it is back
+                "%s gives no usable picture: face recognition at %s is paused",
+                self.camera_id,
+                self._door.name,
+            )
             ir.async_create_issue(
                 self._hass,
                 DOMAIN,
@@ -228,6 +233,7 @@ class FaceWatch:
 
     def _camera_recovered(self) -> None:
         if self.camera_failures >= CAMERA_FAILURES_FOR_ISSUE:
+            _LOGGER.info("%s sends usable pictures again", self.camera_id)
             ir.async_delete_issue(self._hass, DOMAIN, self._issue_id)
         self.camera_failures = 0
 

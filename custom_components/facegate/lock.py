@@ -6,6 +6,7 @@ after the door's delay. An unlock of the target that FaceGate did not make (targ
 reported, and relocked after the same delay unless the door's relock_after_bypass is off.
 """
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +24,6 @@ from homeassistant.const import (
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 
@@ -32,9 +32,12 @@ from .access.audit import Outcome
 from .access.controller import METHOD_VISITOR, Decision
 from .access.credentials import PIN_PATTERN
 from .const import DOMAIN
+from .entity import FaceGateEntity, async_add_per_subentry, door_device
 from .permissions import METHOD_AUTOMATION, async_codeless_decision
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 from .target_watch import TargetWatch
+
+_LOGGER = logging.getLogger(__name__)
 
 # A PIN, or empty: admins and linked residents unlock from the UI without a code.
 CODE_FORMAT = rf"^({PIN_PATTERN.pattern})?$"
@@ -49,30 +52,26 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add one lock per door subentry."""
-    for door in entry.runtime_data.doors.values():
-        async_add_entities([DoorLock(entry.runtime_data, door)], config_subentry_id=door.door_id)
+    runtime = entry.runtime_data
+
+    @callback
+    def add(subentry_id: str) -> None:
+        if (door := runtime.doors.get(subentry_id)) is not None:
+            async_add_entities([DoorLock(runtime, door)], config_subentry_id=subentry_id)
+
+    async_add_per_subentry(hass, entry, add)
 
 
-def door_device(door: DoorConfig) -> DeviceInfo:
-    """The device that groups a door's entities."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, door.door_id)}, name=door.name, manufacturer="FaceGate", model="Door"
-    )
-
-
-class DoorLock(LockEntity):
+class DoorLock(FaceGateEntity, LockEntity):
     """A door, opened through FaceGate's access rules."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
     _attr_name = None
     _attr_code_format = CODE_FORMAT
 
     def __init__(self, runtime: FaceGateRuntime, door: DoorConfig) -> None:
+        super().__init__(door_device(door), f"{door.door_id}_lock")
         self._runtime = runtime
         self._door = door
-        self._attr_unique_id = f"{door.door_id}_lock"
-        self._attr_device_info = door_device(door)
         self._attr_is_locked = True
         self._cancel_relock: CALLBACK_TYPE | None = None
         self._unlatch_next = False  # the pending request asked to open, not just unlock
@@ -222,7 +221,18 @@ class DoorLock(LockEntity):
         """Mirror the target: a switch that is on holds the door unlocked."""
         state = self.hass.states.get(self._door.target_entity_id or "")
         value = state.state if state else STATE_UNAVAILABLE
-        self._attr_available = value != STATE_UNAVAILABLE
+        available = value != STATE_UNAVAILABLE
+        # Logged once each way, not on every change; a target not loaded yet (at start) is quiet.
+        if available != self._attr_available and state is not None:
+            if available:
+                _LOGGER.info("%s is available again: its door works", self._door.target_entity_id)
+            else:
+                _LOGGER.warning(
+                    "%s is unavailable: door %s cannot open until it is back",
+                    self._door.target_entity_id,
+                    self._door.name,
+                )
+        self._attr_available = available
         if value in (STATE_ON, STATE_OFF):
             value = LockState.UNLOCKED if value == STATE_ON else LockState.LOCKED
         self._attr_is_locked = value == LockState.LOCKED if value != STATE_UNKNOWN else None

@@ -5,6 +5,7 @@ from typing import Any
 
 from homeassistant.components.logbook.const import (
     LOGBOOK_ENTRY_ENTITY_ID,
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
@@ -44,6 +45,14 @@ REASONS = {
     " recognised by the door's camera first",
 }
 
+# One icon per outcome, so that a granted and a denied line tell apart at a glance.
+OUTCOME_ICONS = {
+    "granted": "mdi:door-open",
+    "denied": "mdi:door-closed-cancel",
+    "duress": "mdi:alarm-light",
+    "lockout": "mdi:lock-clock",
+}
+
 ENROLMENT_RESULTS = {
     "enrolled": "new card enrolled for {who}",
     "card_in_use": "card not enrolled for {who}: it belongs to another resident",
@@ -65,6 +74,7 @@ def async_describe_events(
             LOGBOOK_ENTRY_NAME: data.get("door") or "FaceGate",
             LOGBOOK_ENTRY_MESSAGE: describe_decision(data),
             LOGBOOK_ENTRY_ENTITY_ID: data.get("entity_id"),
+            LOGBOOK_ENTRY_ICON: OUTCOME_ICONS.get(data.get("outcome", ""), "mdi:door"),
         }
 
     @callback
@@ -82,6 +92,7 @@ def async_describe_events(
         return {
             LOGBOOK_ENTRY_NAME: event.data.get("door") or "FaceGate",
             LOGBOOK_ENTRY_MESSAGE: "a face the cameras do not recognise",
+            LOGBOOK_ENTRY_ICON: "mdi:account-question",
             LOGBOOK_ENTRY_ENTITY_ID: event.data.get("entity_id"),
         }
 

@@ -48,6 +48,7 @@ CONF_DURESS_PIN = "duress_pin"
 CONF_CONFIRM = "confirm"
 CONF_CAMERA = "camera"
 CONF_CONSENT = "consent"
+NO_USER = "none"  # the user picker's "nobody" choice (user ids are hex, never "none")
 PHOTO_FIELDS = ("photo", "photo_2", "photo_3")
 CAMERA_SAMPLES = 3
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -57,6 +58,7 @@ class SiteOptionsFlow(OptionsFlow):
     """Settings of the site, and its residents."""
 
     _resident_id: str
+    _photos_read = False  # whether the uploads of the form being answered were read (and gone)
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose what to change."""
@@ -64,7 +66,7 @@ class SiteOptionsFlow(OptionsFlow):
             return self.async_abort(reason="entry_not_loaded")
         options = ["settings", "add_resident"]
         if self._runtime.directory.residents:
-            options += ["edit_resident", "enrol_face", "remove_resident"]
+            options += ["residents", "edit_resident", "enrol_face", "remove_resident"]
         return self.async_show_menu(step_id="init", menu_options=options)
 
     async def async_step_settings(
@@ -110,19 +112,31 @@ class SiteOptionsFlow(OptionsFlow):
         """A new resident of a household."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            directory = self._runtime.directory
+            resident: Resident | None = None
             try:
-                await async_check_user(self.hass, user_input.get(CONF_USER))
-                self._runtime.directory.add_resident(
+                user_id = _user_id(user_input)
+                await async_check_user(self.hass, user_id)
+                resident = directory.add_resident(
                     user_input[CONF_HOUSEHOLD],
                     user_input[CONF_NAME],
-                    user_input.get(CONF_USER),
+                    user_id,
                     user_input.get(CONF_SHOW_NAME, False),
                 )
+                if pin := user_input.get(CONF_PIN):
+                    await async_set_pin(
+                        self.hass, self._runtime, resident, pin, duress=False, requester=None
+                    )
             except AccessError as err:
-                errors["base"] = err.reason
+                if resident is not None:  # a refused PIN adds nobody: the form stays as it was
+                    directory.residents.pop(resident.resident_id, None)
+                errors[CONF_PIN if err.reason.startswith("pin_") else "base"] = err.reason
+                user_input = {k: v for k, v in user_input.items() if k != CONF_PIN}
             else:
                 await self._runtime.async_save()
-                return self.async_abort(reason="resident_added")
+                return self.async_abort(
+                    reason="resident_added", description_placeholders={"name": resident.name}
+                )
         households = [
             SelectOptionDict(value=hid, label=name)
             for hid, name in self._runtime.household_names.items()
@@ -137,6 +151,7 @@ class SiteOptionsFlow(OptionsFlow):
                 probatio.Required(CONF_NAME): TextSelector(),
                 **await self._user_field(),
                 probatio.Optional(CONF_SHOW_NAME, default=False): BooleanSelector(),
+                probatio.Optional(CONF_PIN): PASSWORD,
             }
         )
         return self.async_show_form(
@@ -164,7 +179,8 @@ class SiteOptionsFlow(OptionsFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
-                await async_check_user(self.hass, user_input.get(CONF_USER))
+                user_id = _user_id(user_input)
+                await async_check_user(self.hass, user_id)
                 for field, duress in ((CONF_PIN, False), (CONF_DURESS_PIN, True)):
                     if pin := user_input.get(field):
                         await async_set_pin(
@@ -179,7 +195,7 @@ class SiteOptionsFlow(OptionsFlow):
                     resident.resident_id,
                     name=user_input[CONF_NAME],
                     show_name=user_input[CONF_SHOW_NAME],
-                    user_id=user_input.get(CONF_USER, ""),  # left empty: unlinked
+                    user_id=user_id or "",  # "none" or left empty: unlinked
                 )
             except AccessError as err:
                 errors["base"] = err.reason
@@ -197,7 +213,7 @@ class SiteOptionsFlow(OptionsFlow):
         )
         current = {
             CONF_NAME: resident.name,
-            CONF_USER: resident.user_id,
+            CONF_USER: resident.user_id or NO_USER,
             CONF_SHOW_NAME: resident.show_name,
         }
         return self.async_show_form(
@@ -233,6 +249,7 @@ class SiteOptionsFlow(OptionsFlow):
     ) -> ConfigFlowResult:
         """Enrol a resident's face from a door camera or uploaded photos."""
         errors: dict[str, str] = {}
+        self._photos_read = False
         if user_input is not None:
             try:
                 samples = await self._async_enrol_face(user_input)
@@ -243,9 +260,13 @@ class SiteOptionsFlow(OptionsFlow):
                     raise
                 errors["base"] = ISSUE_ENGINE
             else:
+                name = self._runtime.directory.residents[user_input[CONF_RESIDENT]].name
                 return self.async_abort(
-                    reason="face_enrolled", description_placeholders={"samples": str(samples)}
+                    reason="face_enrolled",
+                    description_placeholders={"samples": str(samples), "name": name},
                 )
+            if self._photos_read:  # an upload is deleted once read: it cannot be offered again
+                user_input = {k: v for k, v in user_input.items() if k not in PHOTO_FIELDS}
         await async_setup_component(self.hass, "file_upload", {})  # serves the photo fields
         photo = FileSelector(FileSelectorConfig(accept="image/jpeg,image/png,image/webp"))
         schema = self._pick_resident().extend(
@@ -257,7 +278,12 @@ class SiteOptionsFlow(OptionsFlow):
                 probatio.Required(CONF_CONSENT, default=False): BooleanSelector(),
             }
         )
-        return self.async_show_form(step_id="enrol_face", data_schema=schema, errors=errors)
+        # After an error the form keeps what was entered: the same resident, consent and photos.
+        return self.async_show_form(
+            step_id="enrol_face",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input),
+            errors=errors,
+        )
 
     async def _async_enrol_face(self, user_input: dict[str, Any]) -> int:
         """Record consent if given here, then encode the photos; returns the sample count."""
@@ -269,6 +295,7 @@ class SiteOptionsFlow(OptionsFlow):
         if resident.face_consent is None:
             await self._async_record_consent(resident, user_input[CONF_CONSENT])
         if uploads:
+            self._photos_read = True
             images = await async_uploaded_photos(self.hass, uploads)
         else:
             images = await async_camera_samples(self.hass, camera_entity_id, CAMERA_SAMPLES)
@@ -304,9 +331,53 @@ class SiteOptionsFlow(OptionsFlow):
 
     async def _user_field(self) -> dict[Any, Any]:
         """An optional choice among the people who log in to Home Assistant."""
-        users = [
+        users = [SelectOptionDict(value=NO_USER, label="-")] + [
             SelectOptionDict(value=user.id, label=user.name or user.id)
             for user in await self.hass.auth.async_get_users()
             if not user.system_generated and user.is_active
         ]
-        return {probatio.Optional(CONF_USER): SelectSelector(SelectSelectorConfig(options=users))}
+        selector = SelectSelector(SelectSelectorConfig(options=users, translation_key="user"))
+        return {probatio.Optional(CONF_USER, default=NO_USER): selector}
+
+    async def async_step_residents(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A read-only overview: who has a PIN, cards, consent and a face (never the secrets)."""
+        if user_input is not None:
+            return await self.async_step_init()
+        return self.async_show_form(
+            step_id="residents",
+            data_schema=probatio.Schema({}),
+            description_placeholders={"residents": self._overview()},
+        )
+
+    def _overview(self) -> str:
+        """The rows of the overview's table (its header is in the translated description)."""
+        enrolled = set(self._runtime.faces.gallery.resident_ids)
+        names = self._runtime.household_names
+        rows = []
+        for resident in sorted(
+            self._runtime.directory.residents.values(),
+            key=lambda r: (names.get(r.household_id, ""), r.name.casefold()),
+        ):
+            cells = [
+                resident.name.replace("|", "/"),
+                names.get(resident.household_id, "?").replace("|", "/"),
+                _mark(resident.pin is not None),
+                str(len(resident.cards)),
+                _mark(resident.face_consent is not None),
+                _mark(resident.resident_id in enrolled),
+                _mark(resident.user_id is not None),
+            ]
+            rows.append(f"| {' | '.join(cells)} |")
+        return "\n".join(rows)
+
+
+def _mark(present: bool) -> str:
+    return "✓" if present else "✗"
+
+
+def _user_id(user_input: dict[str, Any]) -> str | None:
+    """The chosen Home Assistant user, or None for "nobody"."""
+    user_id = user_input.get(CONF_USER)
+    return None if user_id in (None, "", NO_USER) else str(user_id)

@@ -133,18 +133,22 @@ class FaceGateRuntime:
             sub.subentry_id: DoorConfig.from_subentry(sub)
             for sub in entry.get_subentries_of_type(SUBENTRY_DOOR)
         }
-        households = entry.get_subentries_of_type(SUBENTRY_HOUSEHOLD)
-        self.household_names = {sub.subentry_id: sub.title for sub in households}
-        for sub in households:
-            initial = (Mode(mode) for mode in sub.data.get(CONF_MODES, ()))
-            policy = Policy(sub.data.get(CONF_POLICY, POLICY_ANY))
-            try:
-                self.directory.sync_household(sub.subentry_id, initial, policy)
-            except AccessError as err:
-                # Hand-edited or outdated data: keep what was stored, fail closed if nothing.
-                _LOGGER.warning("Household %s not updated: %s", sub.title, err.reason)
+        self.household_names = {}
+        for sub in entry.get_subentries_of_type(SUBENTRY_HOUSEHOLD):
+            self.add_household(sub)
         for household_id in set(self.directory.households) - set(self.household_names):
             self.directory.remove_household(household_id)  # its subentry was deleted
+
+    def add_household(self, sub: ConfigSubentry) -> None:
+        """Apply a household subentry: its name, and its first modes and policy if new."""
+        self.household_names[sub.subentry_id] = sub.title
+        initial = (Mode(mode) for mode in sub.data.get(CONF_MODES, ()))
+        policy = Policy(sub.data.get(CONF_POLICY, POLICY_ANY))
+        try:
+            self.directory.sync_household(sub.subentry_id, initial, policy)
+        except AccessError as err:
+            # Hand-edited or outdated data: keep what was stored, fail closed if nothing.
+            _LOGGER.warning("Household %s not updated: %s", sub.title, err.reason)
 
     def as_dict(self) -> dict[str, Any]:
         """Everything to store."""

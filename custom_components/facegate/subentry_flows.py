@@ -123,10 +123,10 @@ class DoorSubentryFlow(_NamedSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             data, errors = self._validate(user_input)
+            if not errors and self._name_taken(data[CONF_NAME]):
+                errors[CONF_NAME] = "name_in_use"  # a field error keeps every other input
             if not errors:
                 name = data[CONF_NAME]
-                if self._name_taken(name):
-                    return self.async_abort(reason="already_configured")
                 return self.async_create_entry(
                     title=name, data=data, unique_id=subentry_unique_id(self._subentry_type, name)
                 )
@@ -282,9 +282,9 @@ class HouseholdSubentryFlow(_NamedSubentryFlow):
             modes = [mode for mode in INITIAL_MODES if mode in user_input[CONF_MODES]]
             policy: str = user_input[CONF_POLICY]
             errors = _household_errors(name, modes, policy)
+            if not errors and self._name_taken(name):
+                errors[CONF_NAME] = "name_in_use"
             if not errors:
-                if self._name_taken(name):
-                    return self.async_abort(reason="already_configured")
                 return self.async_create_entry(
                     title=name,
                     data={CONF_NAME: name, CONF_MODES: modes, CONF_POLICY: policy},

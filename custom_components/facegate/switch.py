@@ -7,14 +7,15 @@ leave no mode, or face alone, is refused with a translated error.
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.const import EntityCategory
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .access.errors import AccessError
 from .access.modes import Mode
 from .const import DOMAIN
+from .entity import FaceGateEntity, async_add_per_subentry, household_device
 from .permissions import async_check_may_manage
 from .runtime import FaceGateConfigEntry, FaceGateRuntime
 
@@ -28,33 +29,29 @@ async def async_setup_entry(
 ) -> None:
     """Add the three mode switches of each household."""
     runtime = entry.runtime_data
-    for household_id, name in runtime.household_names.items():
-        async_add_entities(
-            [HouseholdModeSwitch(runtime, household_id, name, mode) for mode in Mode],
-            config_subentry_id=household_id,
-        )
+
+    @callback
+    def add(subentry_id: str) -> None:
+        if (name := runtime.household_names.get(subentry_id)) is not None:
+            async_add_entities(
+                [HouseholdModeSwitch(runtime, subentry_id, name, mode) for mode in Mode],
+                config_subentry_id=subentry_id,
+            )
+
+    async_add_per_subentry(hass, entry, add)
 
 
-def household_device(household_id: str, name: str) -> DeviceInfo:
-    """The device that groups a household's entities."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, household_id)}, name=name, manufacturer="FaceGate", model="Household"
-    )
-
-
-class HouseholdModeSwitch(SwitchEntity):
+class HouseholdModeSwitch(FaceGateEntity, SwitchEntity):
     """Whether a household lets its residents in by this mode."""
 
-    _attr_has_entity_name = True
-    _attr_should_poll = False
+    _attr_entity_category = EntityCategory.CONFIG  # a setting of the household
 
     def __init__(self, runtime: FaceGateRuntime, household_id: str, name: str, mode: Mode) -> None:
+        super().__init__(household_device(household_id, name), f"{household_id}_mode_{mode}")
         self._runtime = runtime
         self._household_id = household_id
         self._mode = mode
         self._attr_translation_key = f"mode_{mode}"
-        self._attr_unique_id = f"{household_id}_mode_{mode}"
-        self._attr_device_info = household_device(household_id, name)
 
     @property
     def is_on(self) -> bool:
