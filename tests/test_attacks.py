@@ -5,6 +5,7 @@ Each test plays one attack with real users, automations and entities. One that s
 the day it is fixed and its mark must go.
 """
 
+import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +14,11 @@ from typing import Any
 import pytest
 from homeassistant.components import conversation
 from homeassistant.components.lock.const import LockState
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import chat_session, llm
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -28,21 +32,32 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.facegate import callers
-from custom_components.facegate.const import DOMAIN
+from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK, DOMAIN
 from custom_components.facegate.face.models import engine_available
 from custom_components.facegate.gate import EVENT_ACCESS
 
 from .conftest import FLAT_2, READER
 from .test_doors import LOCK, add_resident, unlock
 from .test_issue11_side_door import ISSUE, STRIKE, household_user, side_door, switch_target
-from .test_security_access import (  # noqa: F401 - world and open_world are fixtures
-    CARD,
-    World,
-    locked,
-    open_world,
-    run_as,
-    world,
-)
+from .test_security_access import CARD, World, locked, make_world
+
+
+@pytest.fixture
+async def world(
+    hass: HomeAssistant, hass_admin_user: MockUser, hass_read_only_user: MockUser
+) -> World:
+    """test_actions' site, whose door keeps automations out (the default)."""
+    return await make_world(hass, hass_admin_user, hass_read_only_user)
+
+
+@pytest.fixture
+async def open_world(
+    hass: HomeAssistant, hass_admin_user: MockUser, hass_read_only_user: MockUser
+) -> World:
+    """The same site, whose door lets automations unlock without a code."""
+    return await make_world(
+        hass, hass_admin_user, hass_read_only_user, **{CONF_ALLOW_AUTOMATION_UNLOCK: True}
+    )
 
 
 # Card numbers presented remotely (issue 11, scenario 1) ------------------------------------------
@@ -52,6 +67,7 @@ async def phone_of(hass: HomeAssistant, user_id: str) -> str:
     """A companion app registered by this user: its webhook id (the phone holds it)."""
     assert await async_setup_component(hass, "mobile_app", {})
     registration = {
+        "app_data": {},
         "app_id": "io.homeassistant.mobile_app",
         "app_name": "Home Assistant",
         "app_version": "2025.1",
@@ -66,7 +82,9 @@ async def phone_of(hass: HomeAssistant, user_id: str) -> str:
         "webhook_id": "mallorys-webhook",
     }
     MockConfigEntry(domain="mobile_app", data=registration).add_to_hass(hass)
-    await hass.config_entries.async_setup(hass.config_entries.async_entries("mobile_app")[0].entry_id)
+    await hass.config_entries.async_setup(
+        hass.config_entries.async_entries("mobile_app")[0].entry_id
+    )
     await hass.async_block_till_done()
     return registration["webhook_id"]
 
@@ -91,9 +109,7 @@ async def test_attack_card_number_fired_as_a_tag_scan_through_a_phones_webhook(
     await hass.async_block_till_done()
 
     assert locked(hass)
-    assert [(e.data["method"], e.data["reason"]) for e in events] == [
-        ("card", "card_needs_reader")
-    ]
+    assert [(e.data["method"], e.data["reason"]) for e in events] == [("card", "card_needs_reader")]
     # The reader itself (the tag integration's scan, fired here) still opens.
     hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": READER})
     await hass.async_block_till_done()
@@ -133,15 +149,22 @@ async def test_attack_spoofed_satellite_device_id_backs_a_remote_spoken_unlock(
     await relock(hass, hass_admin_user)
     events = async_capture_events(hass, EVENT_ACCESS)
 
-    # What the websocket command conversation/process does with the fields Casey sends.
-    await conversation.async_converse(
-        hass,
-        "unlock the front door",
-        None,
-        Context(user_id=casey.id),
-        language="en",
-        device_id=satellite.id,
-    )
+    # An LLM agent answering conversation/process, where Casey named the satellite as device_id,
+    # calls lock.unlock in Casey's context with that device in its LLM context.
+    context = Context(user_id=casey.id)
+    agent = llm.LLMContext(
+        platform="test", context=context, language="en",
+        assistant=conversation.DOMAIN, device_id=satellite.id,
+    )  # fmt: skip
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        chat_log.llm_api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, agent)
+        with pytest.raises(ServiceValidationError):
+            await hass.services.async_call(
+                "lock", "unlock", {ATTR_ENTITY_ID: LOCK}, blocking=True, context=context
+            )
     await hass.async_block_till_done()
 
     assert hass.states.get(LOCK).state == LockState.LOCKED
@@ -202,7 +225,7 @@ async def test_attack_flooding_calls_makes_facegate_forget_who_started_an_automa
         "alias": "Slow open",
         "triggers": [{"trigger": "event", "event_type": "slow_open"}],
         "actions": [
-            {"delay": {"seconds": 10}},
+            {"delay": {"minutes": 30}},  # within callers.WINDOW (an hour)
             {"action": "lock.unlock", "target": {"entity_id": LOCK}},
         ],
     }
@@ -212,14 +235,22 @@ async def test_attack_flooding_calls_makes_facegate_forget_who_started_an_automa
     events = async_capture_events(hass, EVENT_ACCESS)
     mallory = users["flat_2"]
 
-    await run_as(hass, mallory, "automation", "trigger", entity_id="automation.slow_open")
+    started = asyncio.Event()
+    hass.bus.async_listen_once("automation_triggered", lambda _event: started.set())
+    # Not blocking: the trigger action waits for the whole run (its half hour's delay).
+    await hass.services.async_call(
+        "automation",
+        "trigger",
+        {ATTR_ENTITY_ID: "automation.slow_open"},
+        context=Context(user_id=mallory.id),
+    )
+    await started.wait()
     for _ in range(callers.PER_USER + 1):
         await hass.services.async_call(
             "test", "noop", {}, blocking=True, context=Context(user_id=mallory.id)
         )
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=31))
     await hass.async_block_till_done()
 
     assert locked(hass)
     assert [(e.data["method"], e.data["reason"]) for e in events] == [("manual", "not_allowed")]
-
