@@ -36,7 +36,8 @@ from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK, DOMAI
 from custom_components.facegate.face.models import engine_available
 from custom_components.facegate.gate import EVENT_ACCESS
 
-from .conftest import FLAT_2, READER
+from .conftest import FLAT_2, FRONT_DOOR, READER
+from .test_device_triggers import automations
 from .test_doors import LOCK, add_resident, unlock
 from .test_issue11_side_door import ISSUE, STRIKE, household_user, side_door, switch_target
 from .test_security_access import CARD, World, locked, make_world
@@ -114,6 +115,30 @@ async def test_attack_card_number_fired_as_a_tag_scan_through_a_phones_webhook(
     hass.bus.async_fire("tag_scanned", {"tag_id": CARD, "device_id": READER})
     await hass.async_block_till_done()
     assert not locked(hass)
+
+
+async def test_attack_forged_access_event_through_a_phones_webhook_runs_no_door_trigger(
+    world: World, hass_client_no_auth: Any
+) -> None:
+    """A user's phone fires facegate_access "granted" (or "duress") for the front door: the
+    door's device triggers (disarm the alarm on a granted entry, call for help on duress)
+    must not run for an event FaceGate did not fire.
+    """
+    hass = world.hass
+    calls = await automations(hass, "granted", "duress")
+    webhook_id = await phone_of(hass, world.users["flat_2"].id)
+    client = await hass_client_no_auth()
+
+    for outcome in ("granted", "duress"):
+        forged = {"door_id": FRONT_DOOR, "outcome": outcome, "method": "pin"}
+        response = await client.post(
+            f"/api/webhook/{webhook_id}",
+            json={"type": "fire_event", "data": {"event_type": EVENT_ACCESS, "event_data": forged}},
+        )
+        assert response.status == 200
+    await hass.async_block_till_done()
+
+    assert calls == []
 
 
 # Voice backed by face (issue 14, item 5) --------------------------------------------------------
