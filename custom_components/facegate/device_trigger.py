@@ -10,7 +10,7 @@ from typing import Any, Final
 import probatio
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
 from homeassistant.const import CONF_DEVICE_ID, CONF_DOMAIN, CONF_PLATFORM, CONF_TYPE
-from homeassistant.core import CALLBACK_TYPE, Event, HassJob, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, EventOrigin, HassJob, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
@@ -66,6 +66,8 @@ async def async_attach_trigger(
 
     @callback
     def fire(event: Event) -> None:
+        if event.origin is not EventOrigin.local:
+            return  # fired by a user (a phone's fire_event webhook), not by FaceGate
         trigger = {
             **trigger_info["trigger_data"],
             CONF_PLATFORM: "device",

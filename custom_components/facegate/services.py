@@ -46,7 +46,7 @@ from .residents import (
     has_face_consent,
 )
 from .runtime import FaceGateRuntime, loaded_runtimes
-from .tags import ENROL_WINDOW
+from .tags import CARD_NEEDS_READER, ENROL_WINDOW
 
 ATTR_HOUSEHOLD = "household"
 ATTR_RESIDENT_ID = "resident_id"
@@ -64,7 +64,6 @@ ATTR_CAMERA = "camera"
 ATTR_SAMPLES = "samples"
 ATTR_PHOTOS = "photos"
 ATTR_REASON = "reason"
-CARD_NEEDS_READER = "card_needs_reader"
 
 RESIDENT = {probatio.Required(ATTR_RESIDENT_ID): cv.string}
 SCHEMAS: dict[str, Any] = {

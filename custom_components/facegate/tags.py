@@ -5,16 +5,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import Event, EventOrigin, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 
 from . import gate
+from .access.audit import Outcome
+from .access.controller import Decision
 from .access.errors import AccessError
+from .access.modes import Mode
+from .permissions import async_is_admin
 from .runtime import FaceGateRuntime
 
 EVENT_TAG_SCANNED = "tag_scanned"
 EVENT_CARD_ENROLMENT = "facegate_card_enrolment"
 ENROL_WINDOW = 60.0  # seconds a resident has to tap a new card at the chosen reader
+CARD_NEEDS_READER = "card_needs_reader"
 
 
 @callback
@@ -25,6 +30,14 @@ def async_listen_for_cards(hass: HomeAssistant, runtime: FaceGateRuntime) -> Cal
         device_id, tag_id = event.data.get("device_id"), event.data.get("tag_id")
         if not isinstance(device_id, str) or not device_id or not isinstance(tag_id, str):
             return
+        if event.origin is EventOrigin.remote and not await async_is_admin(
+            hass, event.context.user_id
+        ):
+            # Fired by a user, not read by a reader: any phone's companion app may fire any
+            # event (its fire_event webhook), and tag entities show every user both the card
+            # number and the reader's device id.
+            await _async_refuse_user_tag(hass, runtime, device_id)
+            return
         if await _async_enrol_if_waiting(hass, runtime, device_id, tag_id):
             return
         # A malformed UID from a reader opens nothing.
@@ -32,6 +45,17 @@ def async_listen_for_cards(hass: HomeAssistant, runtime: FaceGateRuntime) -> Cal
             await gate.async_present_card_at_reader(hass, runtime, device_id, tag_id)
 
     return hass.bus.async_listen(EVENT_TAG_SCANNED, _on_tag)
+
+
+async def _async_refuse_user_tag(
+    hass: HomeAssistant, runtime: FaceGateRuntime, device_id: str
+) -> None:
+    """Audit and publish a card number that a non-admin user sent as a tag scan."""
+    now = time.time()
+    for door in runtime.doors.values():
+        if device_id in door.reader_device_ids:
+            refused = Decision(door.door_id, Mode.CARD, Outcome.DENIED, CARD_NEEDS_READER)
+            await gate.async_publish(hass, runtime, runtime.controller.record(refused, now))
 
 
 async def _async_enrol_if_waiting(

@@ -10,7 +10,8 @@ raises a repair issue that tells the admin to hide the target. The lock relocks 
 
 A device that confirms slowly may report FaceGate's own unlock after Home Assistant has
 forgotten which context asked for it (entities keep a call's context for 5 s): a change to
-open within ``OWN_MOVE_GRACE`` seconds of FaceGate's own unlock counts as FaceGate's.
+open within ``OWN_MOVE_GRACE`` seconds of FaceGate's own unlock counts as FaceGate's, until the
+target closes again (an opening after that is someone else's).
 """
 
 import time
@@ -70,6 +71,9 @@ class TargetWatch:
     def is_bypass(self, event: Event[EventStateChangedData]) -> bool:
         """Whether a change of the target is an unlock that FaceGate did not make."""
         old, new = event.data["old_state"], event.data["new_state"]
+        if _is_open(old) and new is not None and not _is_open(new):
+            # Closed again: the grace covered FaceGate's opening, not a later one.
+            self._opened_at = -OWN_MOVE_GRACE
         if new is None or not _is_open(new) or _is_open(old):
             return False  # locking is for anyone
         if old is None or old.state in _NOT_KNOWN:

@@ -8,7 +8,9 @@ spoken request only when all of these hold (else the request needs the PIN):
 * it passed liveness (a photo held to the camera is recognised, but is never live);
 * it is at most `RECOGNITION_WINDOW` seconds old, and it has not backed a request before;
 * the request comes from that resident's own linked Home Assistant user, or from a voice
-  satellite (an Assist device) in the door's area: someone speaking at the door itself.
+  satellite (an Assist device) in the door's area: someone speaking at the door itself. A
+  satellite's requests carry no user; a request by a user that names a device (any user may,
+  in conversation/process) is that user's.
 """
 
 import time
@@ -105,7 +107,10 @@ def take_recognition(
         return None
     resident = runtime.directory.residents.get(resident_id)
     own_user = resident is not None and who.user_id is not None and resident.user_id == who.user_id
-    if not (own_user or _satellite_at_door(hass, runtime, door_id, who.device_id)):
+    # Any user may name any device in conversation/process: a satellite's own requests carry
+    # no user, so a request made by a user is theirs, wherever it claims to come from.
+    at_door = who.user_id is None and _satellite_at_door(hass, runtime, door_id, who.device_id)
+    if not (own_user or at_door):
         return None
     watch.recent_match = None  # used once
     return resident_id
