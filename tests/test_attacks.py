@@ -230,17 +230,6 @@ async def test_attack_side_door_hidden_in_facegates_own_grace_time(
 # Callers (issue 11, scenario 5) -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "callers.py evicts a user's oldest remembered contexts after PER_USER (1000) within the "
-        "hour, so the user can flood cheap service calls to make FaceGate forget that a "
-        "delayed automation run descends from them; the unlock is then decided as 'no user' "
-        "and granted where the door allows automation unlock. Needs a design choice: fail "
-        "closed for unattributed descendant contexts after a flood, or never evict fresh "
-        "descendant contexts (see the report)."
-    ),
-)
 async def test_attack_flooding_calls_makes_facegate_forget_who_started_an_automation(
     open_world: World,
 ) -> None:

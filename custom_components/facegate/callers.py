@@ -20,6 +20,9 @@ from .const import DOMAIN
 
 WINDOW: Final = 3600.0  # seconds a context is remembered (covers an automation's delays)
 PER_USER: Final = 1000  # contexts kept per user: a flood evicts only the flooder's own
+# Who is behind a descendant context that was forgotten in a flood: nobody known, but not "no
+# user" either, so it is decided as a user with no rights (fail closed), not as an automation.
+UNATTRIBUTED: Final = "unattributed"
 DATA_ORIGINS: HassKey[CallOrigins] = HassKey(f"{DOMAIN}_call_origins")
 
 
@@ -29,6 +32,7 @@ class CallOrigins:
     def __init__(self) -> None:
         self._users: dict[str, tuple[str, float]] = {}  # context id -> (user id, when)
         self._recent: dict[str, deque[str]] = {}  # user id -> their context ids, oldest first
+        self._forgetting_until = 0.0  # after a flood evicted contexts within their window
 
     def remember(self, context: Context, now: float) -> None:
         """Note the user a context comes from: its own, or its parent's."""
@@ -39,6 +43,8 @@ class CallOrigins:
         recent = self._recent.setdefault(user_id, deque())
         recent.append(context.id)
         while len(recent) > PER_USER or self._users[recent[0]][1] < now - WINDOW:
+            if len(recent) > PER_USER:
+                self._forgetting_until = now + WINDOW
             del self._users[recent.popleft()]
 
     def user_of(self, context_id: str | None, now: float) -> str | None:
@@ -48,9 +54,12 @@ class CallOrigins:
 
     def initiator(self, context: Context, now: float) -> str | None:
         """The user who made this call, directly or through automations they set off."""
-        return (
+        user_id = (
             context.user_id or self.user_of(context.id, now) or self.user_of(context.parent_id, now)
         )
+        if user_id is None and context.parent_id and now < self._forgetting_until:
+            return UNATTRIBUTED  # its origin may have been flooded out: not "no user"
+        return user_id
 
 
 @callback
