@@ -28,7 +28,7 @@ from homeassistant.components.automation.helpers import async_get_blueprints
 from homeassistant.components.blueprint import importer
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.components.lock.const import LockState
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.core import EventOrigin, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -255,6 +255,27 @@ async def test_denials_name_the_reason_and_respect_the_ignored_ones(
         "unlock without a code.",
         "Access denied (voice + face, Alex): face recognition needs the resident's consent.",
     ]
+
+
+async def test_a_forged_remote_access_event_notifies_nobody(
+    hass: HomeAssistant, notify: list[ServiceCall]
+) -> None:
+    """A phone's webhook can fire any event (origin REMOTE): no false alarm, no false denial."""
+    await add_automation(hass, DENIED, quiet_period=0, notify_actions=NOTIFY_TEST_PLAIN)
+    await add_automation(hass, DURESS, notify_actions=NOTIFY_TEST_PLAIN)
+
+    hass.bus.async_fire(EVENT_ACCESS, access(), origin=EventOrigin.remote)
+    hass.bus.async_fire(
+        EVENT_ACCESS,
+        access(outcome="duress", reason="duress", resident="Alex"),
+        origin=EventOrigin.remote,
+    )
+    await hass.async_block_till_done()
+    assert messages(notify) == []
+
+    hass.bus.async_fire(EVENT_ACCESS, access())  # the same event, fired here: it counts
+    await hass.async_block_till_done()
+    assert len(messages(notify)) == 1
 
 
 async def test_unknown_faces_notify_with_the_camera_picture(
