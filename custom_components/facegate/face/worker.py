@@ -37,6 +37,7 @@ from typing import Final
 
 import numpy as np
 
+from .antispoof import AntiSpoof
 from .engine import DETECTORS, Detector, FaceEngine, RGBImage, check_image
 from .mobilefacenet import MobileFaceNetEngine
 from .models import (
@@ -102,6 +103,8 @@ def _serve(
             engine = FaceEngine(detector, upsample, models=models)
         else:
             engine = MobileFaceNetEngine(models=models)
+        # Passive anti-spoofing on the same runtime as the engine's models (issue 14 item 2).
+        spoof = AntiSpoof(getattr(engine, "runtime", "auto"))
     except ModelFileError as err:  # a shipped model file changed: refused, said clearly
         replies.send((_NOT_LOADED, REASON_MODELS_MISSING, str(err)))
         return
@@ -123,7 +126,7 @@ def _serve(
         try:
             seq, height, width = header
             image = np.frombuffer(frame, dtype=np.uint8).reshape(height, width, 3)
-            reply = (_RESULT, seq, engine.analyze(image))
+            reply = (_RESULT, seq, spoof.score_faces(image, engine.analyze(image)))
         except Exception as err:  # noqa: BLE001 - one bad frame must not end the worker
             reply = (_ERROR, seq, type(err).__name__)  # the class name only: no frame data
         del frame
