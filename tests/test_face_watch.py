@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import os
 import shutil
 import time
 from itertools import chain, repeat
@@ -20,6 +21,7 @@ from homeassistant.helpers import chat_session
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
+from PIL import Image
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     MockUser,
@@ -662,3 +664,37 @@ async def test_a_face_too_dark_to_judge_ends_the_scan_in_a_refusal_that_says_so(
         ("denied", "face_unclear", "too_dark")
     ]
     assert hass.states.get(LOCK).state == LockState.LOCKED
+
+
+@pytest.mark.skipif(
+    not os.environ.get("FACEGATE_MEASURE_FPS"),
+    reason="a measurement, not a test: FACEGATE_MEASURE_FPS=1 runs it (about 20 s)",
+)
+async def test_measure_frames_processed_per_second_through_a_camera_entity(
+    hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser
+) -> None:
+    """Issue 14 item 4: the real scan loop on a real camera entity serving a 1280x720 JPEG,
+    in real time, at the default scan interval; prints the frames processed per second."""
+    canvas = Image.new("RGB", (1280, 720), "gray")
+    with Image.open(PORTRAIT) as portrait:
+        canvas.paste(portrait.convert("RGB").resize((300, 300)), (490, 200))
+    canvas.save(tmp_path / "wide.jpg", quality=90)
+    entry = await face_site(hass, tmp_path, hass_admin_user, picture=tmp_path / "wide.jpg")
+    watch = watch_of(entry)
+    processed: list[float] = []
+    original = watch.async_process
+
+    async def counted(frame: Frame, now: float) -> None:
+        processed.append(time.monotonic())
+        await original(frame, now)
+
+    watch.async_process = counted  # type: ignore[method-assign]
+    watch.async_trigger()
+    assert watch._scanning is not None
+    await asyncio.wait_for(watch._scanning, timeout=60)
+    span = processed[-1] - processed[0]
+    print(  # noqa: T201 - the measurement's output
+        f"\n{len(processed)} frames of 1280x720 in {span:.1f} s: "
+        f"{(len(processed) - 1) / span:.2f} frames/s; load {os.getloadavg()}"
+    )
+    await hass.config_entries.async_unload(entry.entry_id)
