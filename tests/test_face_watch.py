@@ -677,7 +677,7 @@ async def test_measure_frames_processed_per_second_through_a_camera_entity(
     in real time, at the default scan interval; prints the frames processed per second."""
     canvas = Image.new("RGB", (1280, 720), "gray")
     with Image.open(PORTRAIT) as portrait:
-        canvas.paste(portrait.convert("RGB").resize((300, 300)), (490, 200))
+        canvas.paste(portrait.convert("RGB").resize((640, 720)), (320, 0))
     canvas.save(tmp_path / "wide.jpg", quality=90)
     entry = await face_site(hass, tmp_path, hass_admin_user, picture=tmp_path / "wide.jpg")
     watch = watch_of(entry)
