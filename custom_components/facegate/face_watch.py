@@ -31,17 +31,10 @@ from .access.errors import AccessError
 from .const import DOMAIN
 from .face.decision import decide
 from .face.liveness import LivenessTracker, frame_quality
-from .face.liveness_policy import MIN_JUDGED_FRAMES
+from .face.liveness_policy import MIN_JUDGED_FRAMES, PolicyVerdict
 from .face.observation import FaceObservation
-from .face.tracking import (
-    MAX_GAP_SECONDS,
-    FaceTrack,
-    Step,
-    box_shift,
-    boxes_continue,
-    same_face,
-)
-from .face.voting import FrameVoter
+from .face.scan import ScanEvidence
+from .face.tracking import MAX_GAP_SECONDS, boxes_continue, same_face
 from .face_service import Frame
 from .runtime import DoorConfig, FaceGateRuntime
 
@@ -84,9 +77,7 @@ class FaceWatch:
         self.last_seen: float | None = None
         # The last recognition that passed liveness: whom, when (voice.py uses it up).
         self.recent_match: tuple[str, float] | None = None
-        self._voter = FrameVoter()
-        self._liveness = LivenessTracker()
-        self._track = FaceTrack()  # the one face whose frames vote and prove liveness
+        self._scan = ScanEvidence()  # the one face whose frames vote and prove liveness
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
         self._unclear: Counter[str] = Counter()  # this burst's frames too poor to judge, by why
@@ -164,9 +155,7 @@ class FaceWatch:
         unclear, judged = self._unclear, self._judged
         self._unclear, self._judged = Counter(), 0
         self._unknown_frames = 0
-        self._voter.reset()
-        self._liveness.reset()
-        self._track.reset()
+        self._scan.reset()
         resident = self._runtime.directory.residents.get(resident_id or "")
         if resident is None:
             if unclear.total() >= UNCLEAR_FRAMES and judged < MIN_JUDGED_FRAMES:
@@ -240,7 +229,7 @@ class FaceWatch:
     async def async_process(self, frame: Frame, now: float) -> None:
         """Update the sensor from a frame, and open the door when it is safe."""
         self.faces = len(frame.faces)
-        face = self._pick(frame.faces, now)
+        face = self._scan.pick(frame.faces, now)
         if face is None:
             self._set_state(NOBODY)
             return
@@ -254,22 +243,12 @@ class FaceWatch:
         resident_id = (
             decide(self._runtime.faces.gallery, face.encoding).resident_id if clear else None
         )
-        self._follow(resident_id, face, now)
+        self._scan.add(resident_id, face, problem, now)
         self._set_state(gate.resident_label(self._runtime, resident_id) or UNKNOWN)
         if clear and resident_id is None:
             self._count_unknown_frame()
-        voted = self._voter.result(now)
-        if voted is not None and voted == self._track.resident_id:
+        if (voted := self._scan.voted(now)) is not None:
             await self._async_try_face_unlock(voted, now)
-
-    def _pick(self, faces: list[FaceObservation], now: float) -> FaceObservation | None:
-        """The tracked face while it is in the frame (nearest its last box), else the largest."""
-        box = self._track.box
-        if box is not None and self._track.active(now):
-            near = [face for face in faces if boxes_continue(box, face.box)]
-            if near:
-                return min(near, key=lambda face: box_shift(box, face.box))
-        return max(faces, key=lambda face: face.width, default=None)
 
     def _count_unknown_frame(self) -> None:
         """Report a stranger once a burst: on the bus and to the door's event entity."""
@@ -288,28 +267,20 @@ class FaceWatch:
         )
         async_dispatcher_send(self._hass, SIGNAL_UNKNOWN_FACE.format(door_id), self.camera_id)
 
-    def _follow(self, resident_id: str | None, face: FaceObservation, now: float) -> None:
-        """Credit the frame to the tracked face only: a new face starts the evidence again."""
-        step = self._track.follow(resident_id, face.box, now)
-        if step is Step.STARTED:  # someone else, elsewhere, or after a gap
-            self._voter.reset()
-            self._liveness.reset()
-        # An unknown or unclear face votes against (it takes a place among the last frames)
-        # but never adds liveness evidence: it is not known to be the tracked person.
-        self._voter.add(now, resident_id)
-        if step is not Step.OUTSIDE:
-            self._liveness.add(now, face)
+    def liveness_verdict(self, now: float) -> PolicyVerdict:
+        """The liveness policy on the tracked face's recent frames (face/liveness_policy.py)."""
+        return self._scan.verdict(now)
 
     async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:
-        if not self._liveness.verdict(now).live:
+        if not self.liveness_verdict(now).live:
             # Not proven live yet (a still picture never is): keep watching until the burst
             # ends, then refuse once.
             self._unproven = resident_id
             return
         self._unproven = None
         self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
-        self._voter.reset()
-        self._liveness.reset()
+        self._scan.voter.reset()
+        self._scan.forget_liveness()
         door = self._door
         if refused := self._runtime.controller.refuse_if_locked_out(door.rules, "face", now):
             await gate.async_publish(self._hass, self._runtime, refused)

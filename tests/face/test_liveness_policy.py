@@ -99,3 +99,27 @@ def test_frames_too_dark_to_judge_say_so(face: np.ndarray) -> None:
     )
 
     assert (verdict.live, verdict.reason, verdict.detail) == (False, "cannot_judge", "too_dark")
+
+
+def test_a_live_score_over_enough_frames_is_enough_without_a_blink(face: np.ndarray) -> None:
+    """A resident who just looks at the camera: no blink, no turn, the model says live."""
+    still, good = [face] * 5, [None] * 5
+
+    verdict = judge(blinked=False, landmarks=still, problems=good, scores=[0.9] * 5)
+    too_soon = judge(blinked=False, landmarks=still[:4], problems=good[:4], scores=[0.9] * 4)
+
+    assert (verdict.live, verdict.reason) == (True, "passive")
+    assert (too_soon.live, too_soon.reason) == (False, "not_live")
+
+
+def test_a_replay_that_blinks_and_turns_is_refused_on_its_score(face: np.ndarray) -> None:
+    """A replayed video shows a real head: blinks and parallax; only the score stops it."""
+    rng = np.random.default_rng(4)
+    frames = [camera(turned(face, degrees), rng) for degrees in (0, 10, 20, 25, 20, 10)]
+    # One replay of the dev clips scored high on a few frames in a row, low around them.
+    scores = [0.05, 0.6, 0.7, 0.99, 0.05, 0.05]
+
+    verdict = judge(blinked=True, landmarks=frames, problems=[None] * 6, scores=scores)
+
+    assert (verdict.live, verdict.reason) == (False, "not_live")
+    assert verdict.parallax >= MIN_PARALLAX

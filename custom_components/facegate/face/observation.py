@@ -17,6 +17,8 @@ class FaceObservation:
     landmarks: npt.NDArray[np.int32]  # shape (68, 2): x, y of dlib's 68-point model
     sharpness: float  # variance of the Laplacian over the face: low means blurred
     brightness: float  # mean grey level of the face, 0-255
+    # The passive anti-spoofing score (face/antispoof.py), 0 spoof .. 1 live; None unscored.
+    live_score: float | None = None
 
     @property
     def width(self) -> int:

@@ -39,6 +39,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from .antispoof import AntiSpoof
 from .engine import (
     DETECTORS,
     Detector,
@@ -115,6 +116,8 @@ def _serve(
         else:
             engine = MobileFaceNetEngine(models=models)
         load_decoders()
+        # Passive anti-spoofing on the same runtime as the engine's models (issue 14 item 2).
+        spoof = AntiSpoof(getattr(engine, "runtime", "auto"))
     except ModelFileError as err:  # a shipped model file changed: refused, said clearly
         replies.send((_NOT_LOADED, REASON_MODELS_MISSING, str(err)))
         return
@@ -138,10 +141,10 @@ def _serve(
             if height is None:  # an encoded image: decode it here, not in the parent
                 image = decode_image(frame)
                 size = (image.shape[1], image.shape[0])
-                reply = (_RESULT, seq, (engine.analyze(image), size))
+                reply = (_RESULT, seq, (spoof.score_faces(image, engine.analyze(image)), size))
             else:
                 image = np.frombuffer(frame, dtype=np.uint8).reshape(height, width, 3)
-                reply = (_RESULT, seq, engine.analyze(image))
+                reply = (_RESULT, seq, spoof.score_faces(image, engine.analyze(image)))
         except ImageError as err:
             reply = (_REFUSED, seq, err.reason)
         except Exception as err:  # noqa: BLE001 - one bad frame must not end the worker

@@ -1,0 +1,76 @@
+"""scripts/evaluate_liveness: says clearly when it cannot decode; on a tiny SYNTHETIC clip (a
+fixture photo moved a little, encoded here; no recording of anyone) it judges the clip and ends
+with the JSON line."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ..photos import FIXTURE_FACES
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "evaluate_liveness.py"
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("facegate_evaluate_liveness", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_without_a_decoder_the_evaluation_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "live_a.mp4").write_bytes(b"not decoded")
+    monkeypatch.setitem(sys.modules, "av", None)  # import av fails, as where PyAV is missing
+
+    with pytest.raises(SystemExit) as raised:
+        _script().main(["--dataset", str(tmp_path)])
+
+    assert "needs PyAV" in str(raised.value)
+    assert "Nothing was evaluated" in str(raised.value)
+
+
+def _synthetic_clip(path: Path, seconds: float = 3.0, fps: int = 10) -> None:
+    """A fixture portrait shifted by a pixel or two per frame: a made-up, not a recorded, clip."""
+    av = pytest.importorskip("av", reason="PyAV (development only) is not installed")
+    with Image.open(FIXTURE_FACES / "barack_obama" / "1.jpg") as image:
+        picture = np.asarray(image.convert("RGB").resize((320, 400)))
+    rng = np.random.default_rng(5)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 400, "yuv420p"
+        for _ in range(int(seconds * fps)):
+            shifted = np.roll(picture, tuple(rng.integers(-2, 3, 2)), axis=(0, 1))
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(shifted), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_a_tiny_synthetic_clip_is_judged_and_the_json_line_ends_the_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "live").mkdir()
+    _synthetic_clip(tmp_path / "live" / "live_synthetic.mp4")
+
+    assert _script().main(["--dataset", str(tmp_path)]) == 0
+
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "enrolled live_synthetic" in "\n".join(lines)
+    assert any("live_synthetic.mp4" in line and "frames=" in line for line in lines)
+    summary = json.loads(lines[-1])
+    assert summary["clips"] == 1
+    assert summary["apcer"] == {}
+    assert summary["bpcer"] in (0.0, 1.0)
+    assert summary["fps"] > 0
