@@ -37,7 +37,7 @@ from typing import Final
 
 import numpy as np
 
-from .engine import DETECTORS, Detector, FaceEngine, RGBImage, check_image
+from .engine import DETECT_SCALE, DETECTORS, Detector, FaceEngine, RGBImage, check_image
 from .mobilefacenet import MobileFaceNetEngine
 from .models import (
     ENGINE_DLIB,
@@ -99,7 +99,9 @@ def _serve(
     engine: FaceEngine | MobileFaceNetEngine
     try:
         if engine_id == ENGINE_DLIB:
-            engine = FaceEngine(detector, upsample, models=models)
+            # Without upsampling, on the frame scaled to what the quality gate needs (engine.py).
+            scale = DETECT_SCALE if detector == "hog" and upsample == 0 else 1.0
+            engine = FaceEngine(detector, upsample, models=models, detect_scale=scale)
         else:
             engine = MobileFaceNetEngine(models=models)
     except ModelFileError as err:  # a shipped model file changed: refused, said clearly
@@ -142,7 +144,7 @@ class EngineWorker:
     def __init__(
         self,
         detector: Detector = "hog",
-        upsample: int = 1,
+        upsample: int = 0,
         *,
         models: ModelPaths | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
