@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
+import numpy as np
+import numpy.typing as npt
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
@@ -23,6 +25,7 @@ from homeassistant.requirements import RequirementsNotFound, async_process_requi
 
 from .access.errors import AccessError
 from .const import DOMAIN
+from .face.decision import Match, decide
 from .face.engine import ImageError, image_size
 from .face.gallery import Gallery
 from .face.liveness import frame_quality
@@ -58,6 +61,7 @@ class FaceTemplateStore:
     """
 
     def __init__(self, hass: HomeAssistant, entry_id: str) -> None:
+        self._hass = hass
         self._store: Store[dict[str, Any]] = Store(
             hass, 1, f"{DOMAIN}.{entry_id}.faces", private=True, atomic_writes=True
         )
@@ -73,20 +77,14 @@ class FaceTemplateStore:
         if not data:
             return {}
         blobs = data["galleries"] if "galleries" in data else [data["sealed"]]
-        galleries = [Gallery.unseal(protector, base64.b64decode(blob)) for blob in blobs]
+        # Decrypting and indexing grow with the number of templates: not in the event loop.
+        galleries = await self._hass.async_add_executor_job(_unseal_all, protector, blobs)
         return {gallery.engine: gallery for gallery in galleries}
 
     async def async_save(self, galleries: Iterable[Gallery]) -> None:
         """Write now: an erasure must reach the disk at once. Empty galleries are not kept."""
-        await self._store.async_save(
-            {
-                "galleries": [
-                    base64.b64encode(gallery.seal()).decode()
-                    for gallery in galleries
-                    if len(gallery)
-                ]
-            }
-        )
+        blobs = await self._hass.async_add_executor_job(_seal_all, list(galleries))
+        await self._store.async_save({"galleries": blobs})
 
     async def async_remove(self) -> None:
         """Delete the file, with the site."""
@@ -95,6 +93,17 @@ class FaceTemplateStore:
 
 def _image_refused(err: ImageError) -> AccessError:
     return AccessError("image_too_large" if err.reason == "too_large" else "image_unreadable")
+
+
+def _unseal_all(protector: TemplateProtector, blobs: list[str]) -> list[Gallery]:
+    galleries = [Gallery.unseal(protector, base64.b64decode(blob)) for blob in blobs]
+    for gallery in galleries:
+        gallery.prepare()  # the O(N^2) cohort pass, once, here rather than at the first probe
+    return galleries
+
+
+def _seal_all(galleries: list[Gallery]) -> list[str]:
+    return [base64.b64encode(gallery.seal()).decode() for gallery in galleries if len(gallery)]
 
 
 class FaceService:
@@ -251,12 +260,23 @@ class FaceService:
             encodings.append(face.encoding)
         if not consented():
             raise AccessError("no_face_consent")
-        self.gallery.add_identity(resident_id, encodings)
-        for gallery in self.stale.values():  # superseded: the new engine's templates replace them
-            gallery.remove_identity(resident_id)
+        await self._hass.async_add_executor_job(self._replace, resident_id, encodings)
+        if not consented():  # withdrawn while the templates were added: erase them again
+            await self.async_erase(resident_id)
+            raise AccessError("no_face_consent")
         await self.templates.async_save(self._galleries())
         self._update_engine_issue()
         return len(encodings)
+
+    def _replace(self, resident_id: str, encodings: list[npt.NDArray[np.float64]]) -> None:
+        """Enrol (O(samples x N) for the cohort): in the executor."""
+        self.gallery.add_identity(resident_id, encodings)
+        for gallery in self.stale.values():  # superseded: the new engine's templates replace them
+            gallery.remove_identity(resident_id)
+
+    async def async_decide(self, encoding: npt.NDArray[np.float64]) -> Match:
+        """Who a face is (decision.py); O(N) in the templates, so in the executor."""
+        return await self._hass.async_add_executor_job(decide, self.gallery, encoding)
 
     def _galleries(self) -> list[Gallery]:
         return [self.gallery, *self.stale.values()]
@@ -270,9 +290,12 @@ class FaceService:
             await asyncio.sleep(0.05)
         return frame
 
+    def _remove(self, resident_id: str) -> list[bool]:
+        return [gallery.remove_identity(resident_id) for gallery in self._galleries()]
+
     async def async_erase(self, resident_id: str) -> None:
         """Forget a resident's face at once, on disk too (the templates of every engine)."""
-        removed = [gallery.remove_identity(resident_id) for gallery in self._galleries()]
+        removed = await self._hass.async_add_executor_job(self._remove, resident_id)
         if any(removed):
             await self.templates.async_save(self._galleries())
             self._update_engine_issue()

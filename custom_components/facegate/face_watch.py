@@ -29,7 +29,6 @@ from .access.audit import Outcome
 from .access.controller import Decision
 from .access.errors import AccessError
 from .const import DOMAIN
-from .face.decision import decide
 from .face.liveness import LivenessTracker, frame_quality
 from .face.liveness_policy import MIN_JUDGED_FRAMES, PolicyVerdict
 from .face.observation import FaceObservation
@@ -240,9 +239,9 @@ class FaceWatch:
             self._judged += 1
         else:
             self._unclear[problem] += 1
-        resident_id = (
-            decide(self._runtime.faces.gallery, face.encoding).resident_id if clear else None
-        )
+        # O(N) in the templates: matched in the executor, off the event loop.
+        match = await self._runtime.faces.async_decide(face.encoding) if clear else None
+        resident_id = match.resident_id if match else None
         self._scan.add(resident_id, face, problem, now)
         self._set_state(gate.resident_label(self._runtime, resident_id) or UNKNOWN)
         if clear and resident_id is None:

@@ -21,6 +21,7 @@ from custom_components.facegate.face.decision import (
 from custom_components.facegate.face.gallery import Gallery
 from custom_components.facegate.face.protection import ENCODING_DIM, TemplateProtector
 
+from . import brute_force_rule
 from .conftest import load_evaluation
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,3 +195,22 @@ def test_target_on_the_dev_set(dev_set: tuple[ModuleType, object]) -> None:
     # The problem this rule solves is there: face_recognition's 0.6 accepts most of them.
     naive = evaluation.evaluate(evaluation.naive_rule(0.6), dataset)
     assert naive.far["east_southeast_asian"].rate > 0.5
+
+
+def test_the_indexed_gallery_decides_as_the_full_sort_on_the_dev_set(
+    dev_set: tuple[ModuleType, object],
+) -> None:
+    """Every identity enrolled (two photos), every other photo a probe: same decisions."""
+    _, dataset = dev_set
+    photos = dataset.photos  # type: ignore[attr-defined]
+    gallery = Gallery(TemplateProtector(SECRET))
+    for name, encodings in photos.items():
+        gallery.add_identity(name, encodings[:2])
+    probes = [e for encodings in photos.values() for e in encodings[2:]]
+    probes += dataset.scene_faces  # type: ignore[attr-defined]
+    reasons = set()
+    for probe in probes:
+        match = decide(gallery, probe)
+        assert (match.resident_id, match.reason) == brute_force_rule.decide(gallery, probe)
+        reasons.add(match.reason)
+    assert {"match", "unknown"} <= reasons

@@ -348,3 +348,34 @@ def test_quality_of_degenerate_boxes(engine: FaceEngine) -> None:
     thin = engine.describe(image, (5, 6, 15, 5))  # 1 px wide: no Laplacian
     assert thin.sharpness == 0.0
     assert thin.brightness == pytest.approx(90, abs=0.01)
+
+
+def test_scaled_detection_finds_the_smallest_accepted_face_and_encodes_at_full_resolution(
+    faces: Photos, engine: FaceEngine, face_recognition
+) -> None:
+    """The engine process's detector (no upsampling, frame scaled by DETECT_SCALE) still finds
+    a face of the quality gate's minimum width in a 1280x720 frame; the encoding is made on the
+    full-resolution pixels, bitwise equal to face_recognition's for the same box."""
+    from custom_components.facegate.face.engine import DETECT_SCALE  # noqa: PLC0415
+    from custom_components.facegate.face.liveness import MIN_FACE_WIDTH  # noqa: PLC0415
+
+    photo = load_rgb(faces / "barack_obama/1.jpg")
+    _top, right, _bottom, left = engine.detect(photo)[0]
+    scale = MIN_FACE_WIDTH / (right - left)
+    small = Image.fromarray(photo).resize(
+        (round(photo.shape[1] * scale), round(photo.shape[0] * scale)), Image.Resampling.LANCZOS
+    )
+    canvas = Image.new("RGB", (1280, 720), (128, 128, 128))
+    canvas.paste(small, (600, 200))
+    frame = np.asarray(canvas)
+    door = FaceEngine(upsample=0, detect_scale=DETECT_SCALE)
+    (box,) = door.detect(frame)
+    assert box[1] - box[3] >= MIN_FACE_WIDTH * 0.9  # a full-frame box, not a scaled one
+    # At 640 px wide without upsampling, that face would be lost:
+    assert FaceEngine(upsample=0).detect(np.asarray(canvas.resize((640, 360)))) == []
+    (observation,) = door.analyze(frame)
+    (expected,) = face_recognition.face_encodings(frame, known_face_locations=[box])
+    assert observation.box == box
+    assert np.array_equal(observation.encoding, np.asarray(expected))
+    with pytest.raises(ValueError, match="detect_scale"):
+        FaceEngine(detect_scale=0.0)

@@ -5,13 +5,17 @@ import math
 import numpy as np
 import pytest
 
+from custom_components.facegate.face.decision import decide
 from custom_components.facegate.face.gallery import MAX_SAMPLES, Candidate, Gallery
+from custom_components.facegate.face.index import TemplateIndex
 from custom_components.facegate.face.models import ENGINE_DLIB, ENGINE_KEYS, ENGINE_MOBILEFACENET
 from custom_components.facegate.face.protection import (
     ENCODING_DIM,
     TemplateError,
     TemplateProtector,
 )
+
+from . import brute_force_rule
 
 SECRET = bytes(range(32))
 
@@ -80,14 +84,14 @@ def test_add_identity_replaces_and_erases(gallery: Gallery) -> None:
 def test_remove_identity_erases_at_once(gallery: Gallery) -> None:
     gallery.add_identity("anna", [BASE])
     gallery.add_identity("ben", [BASE + axis(2, 0.8)])
-    gallery.best_matches(BASE)  # builds the stacked matrix, which holds copies
-    stacked = gallery._matrix
-    assert stacked is not None
+    stacked = gallery.prepare().matrix  # the stacked matrix holds copies
     anna = list(gallery._templates["anna"])
+    copies = [template.copy() for template in anna]
     assert gallery.remove_identity("anna") is True
     assert "anna" not in gallery
     assert all(not template.any() for template in anna)
-    assert not stacked.any()
+    assert not any(np.array_equal(row, copy) for row in stacked for copy in copies)
+    assert stacked.any()  # ben is still there
     assert [m.resident_id for m in gallery.best_matches(BASE)] == ["ben"]
     assert gallery.remove_identity("anna") is False
     restored = Gallery.unseal(TemplateProtector(SECRET), gallery.seal())
@@ -186,3 +190,91 @@ def test_templates_sealed_before_engines_were_tagged_are_dlib_templates() -> Non
     protector = TemplateProtector(SECRET)
     legacy = protector.seal({"anna": [protector.protect(np.ones(128))]})
     assert Gallery.unseal(protector, legacy).engine == ENGINE_KEYS[ENGINE_DLIB]
+
+
+def clustered_encodings(
+    rng: np.random.Generator, identities: int, spread: float = 0.15
+) -> dict[str, list[np.ndarray]]:
+    """Synthetic faces: identities in a few tight clusters, several samples each (1-5)."""
+    centres = rng.normal(size=(max(2, identities // 6), ENCODING_DIM)) * 0.04
+    return {
+        f"r{i:03d}": [
+            centres[i % len(centres)]
+            + rng.normal(size=ENCODING_DIM) * spread / 11
+            + rng.normal(size=ENCODING_DIM) * 0.01
+            for _ in range(int(rng.integers(1, 6)))
+        ]
+        for i in range(identities)
+    }
+
+
+def assert_cohort_is_a_full_recompute(gallery: Gallery) -> None:
+    expected = brute_force_rule.neighbours(gallery)
+    for resident_id, value in expected.items():
+        actual = gallery.neighbour_distance(resident_id)
+        if value is None:
+            assert actual is None
+        else:
+            assert actual == pytest.approx(value, rel=1e-9, abs=1e-7), resident_id
+    rebuilt = TemplateIndex.build(sorted(gallery._templates.items()))
+    for resident_id in expected:
+        assert rebuilt.neighbour_distance(resident_id) == gallery.neighbour_distance(
+            resident_id
+        ) or rebuilt.neighbour_distance(resident_id) == pytest.approx(
+            gallery.neighbour_distance(resident_id), rel=1e-9
+        )
+
+
+def test_incremental_cohort_equals_a_full_recompute_through_enrolments_and_erasures(
+    gallery: Gallery,
+) -> None:
+    """Enrol, re-enrol, erase in any order: the kept cohort is what a full pass computes."""
+    rng = np.random.default_rng(15)
+    faces = clustered_encodings(rng, 40)
+    names = list(faces)
+    gallery.prepare()  # from here on, every change is incremental
+    for name in names[:30]:
+        gallery.add_identity(name, faces[name])
+    assert_cohort_is_a_full_recompute(gallery)
+    for name in names[:10]:  # re-enrolment: the old samples leave, their neighbours move
+        gallery.add_identity(name, faces[names[-1 - names.index(name)]])
+    for name in names[10:25:2]:
+        gallery.remove_identity(name)
+    assert_cohort_is_a_full_recompute(gallery)
+    for name in names[30:]:
+        gallery.add_identity(name, faces[name])
+    while len(gallery) > 1:
+        gallery.remove_identity(gallery.resident_ids[len(gallery) // 2])
+        if len(gallery) % 7 == 0:
+            assert_cohort_is_a_full_recompute(gallery)
+    (last,) = gallery.resident_ids
+    assert gallery.neighbour_distance(last) is None  # alone: no cohort
+
+
+def test_the_index_finds_what_a_full_sort_finds(gallery: Gallery) -> None:
+    """Top two and decisions on many probes, also after erasures, against the full sort."""
+    rng = np.random.default_rng(7)
+    faces = clustered_encodings(rng, 60)
+    for name, samples in faces.items():
+        gallery.add_identity(name, samples)
+    probes = [s + rng.normal(size=ENCODING_DIM) * 0.01 for ss in faces.values() for s in ss]
+    probes += [rng.normal(size=ENCODING_DIM) * 0.05 for _ in range(50)]
+    firsts = [samples[0] for samples in faces.values()]
+    probes += [(a + b) / 2 for a, b in zip(firsts, firsts[10:], strict=False)]  # between two
+    for _ in range(2):  # then again after erasures
+        reasons = set()
+        for probe in probes:
+            expected = brute_force_rule.decide(gallery, probe)
+            actual = decide(gallery, probe)
+            assert (actual.resident_id, actual.reason) == expected
+            reasons.add(expected[1])
+            top = gallery.best_matches(probe, k=3)
+            protected = gallery._protector.protect(probe)
+            exact = sorted(
+                (float(np.linalg.norm(np.stack(ts) - protected, axis=1).min()), r)
+                for r, ts in gallery._templates.items()
+            )[:3]
+            assert [(c.distance, c.resident_id) for c in top] == exact
+        assert reasons == {"match", "unknown", "ambiguous"}  # every branch was compared
+        for name in list(faces)[::3]:
+            gallery.remove_identity(name)

@@ -20,17 +20,17 @@ encoder packs tightly, has little or no information about that resident's neighb
 rule then falls back to its global maximum distance (see docs/face-accuracy.md).
 """
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import numpy.typing as npt
 
+from .index import TemplateIndex
 from .models import ENGINE_DLIB, ENGINE_KEYS
-from .protection import ENCODING_DIM, Template, TemplateProtector
+from .protection import Template, TemplateProtector
 
 MAX_SAMPLES = 32  # per identity; enrolment uses a handful, this only bounds the work per probe
-_BLOCK_ROWS = 256  # rows of the cohort distance matrix computed at once (256 x N floats)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +60,9 @@ class Gallery:
         self.engine = engine
         self._protector = protector
         self._templates: dict[str, list[Template]] = {}
-        self._matrix: npt.NDArray[np.float64] | None = None  # all samples, one identity a block
-        self._starts: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
-        self._order: list[str] = []
-        self._neighbour: dict[str, float | None] | None = None
+        self._index: TemplateIndex | None = None  # built on first use, then kept up to date
+        # Probes run in the executor while an enrolment may be changing the gallery.
+        self.lock = threading.RLock()
 
     @classmethod
     def unseal(cls, protector: TemplateProtector, blob: bytes) -> Gallery:
@@ -80,7 +79,8 @@ class Gallery:
 
     def seal(self) -> bytes:
         """The protected templates, encrypted for storage."""
-        return self._protector.seal(self._templates, self.engine)
+        with self.lock:
+            return self._protector.seal(self._templates, self.engine)
 
     def __len__(self) -> int:
         """Number of enrolled identities."""
@@ -106,48 +106,46 @@ class Gallery:
         if not 1 <= len(encodings) <= MAX_SAMPLES:
             raise ValueError(f"enrol between 1 and {MAX_SAMPLES} samples, not {len(encodings)}")
         protected = [self._protector.protect(encoding) for encoding in encodings]
-        previous = self._templates.get(resident_id)
-        self._templates[resident_id] = protected
-        if previous is not None:
-            _erase(previous)
-        self._changed()
+        with self.lock:
+            previous = self._templates.get(resident_id)
+            self._templates[resident_id] = protected
+            if self._index is not None:
+                if previous is not None:
+                    self._index.remove(resident_id)
+                self._index.add(resident_id, protected)
+            if previous is not None:
+                _erase(previous)
 
     def remove_identity(self, resident_id: str) -> bool:
         """Erase a resident's templates now; False when there were none.
 
         The caller stores the gallery (``seal``) right after, so the erasure reaches the disk.
         """
-        samples = self._templates.pop(resident_id, None)
-        if samples is None:
-            return False
-        _erase(samples)
-        self._changed()
-        return True
+        with self.lock:
+            samples = self._templates.pop(resident_id, None)
+            if samples is None:
+                return False
+            if self._index is not None:
+                self._index.remove(resident_id)
+            _erase(samples)
+            return True
 
     def clear(self) -> None:
         """Erase every template."""
-        for samples in self._templates.values():
-            _erase(samples)
-        self._templates.clear()
-        self._changed()
+        with self.lock:
+            for samples in self._templates.values():
+                _erase(samples)
+            self._templates.clear()
+            if self._index is not None:
+                self._index.erase()
+            self._index = None
 
-    def _changed(self) -> None:
-        """Drop what was derived from the templates (the stacked matrix is erased too)."""
-        if self._matrix is not None:
-            self._matrix.fill(0.0)
-        self._matrix = None
-        self._neighbour = None
-
-    def _stacked(self) -> npt.NDArray[np.float64]:
-        """All samples as one (N, 128) matrix; identity i's rows start at ``_starts[i]``."""
-        if self._matrix is None:
-            self._order = sorted(self._templates)
-            blocks = [self._templates[resident_id] for resident_id in self._order]
-            sizes = [len(block) for block in blocks]
-            self._starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.intp)
-            rows = [sample for block in blocks for sample in block]
-            self._matrix = np.stack(rows) if rows else np.zeros((0, ENCODING_DIM))
-        return self._matrix
+    def prepare(self) -> TemplateIndex:
+        """The search index, built now if needed (O(N^2) cohort pass: call it in the executor)."""
+        with self.lock:
+            if self._index is None:
+                self._index = TemplateIndex.build(sorted(self._templates.items()))
+            return self._index
 
     def best_matches(self, probe: npt.ArrayLike, k: int = 2) -> list[Candidate]:
         """The ``k`` identities nearest to a raw probe encoding, nearest first.
@@ -157,43 +155,17 @@ class Gallery:
         if k < 1:
             raise ValueError("k must be at least 1")
         protected = self._protector.protect(probe)
-        matrix = self._stacked()
-        if not self._order:
-            return []
-        distances = np.linalg.norm(matrix - protected, axis=1)
-        per_identity = np.minimum.reduceat(distances, self._starts)
-        nearest = np.argsort(per_identity, kind="stable")[:k]
-        return [Candidate(self._order[i], float(per_identity[i])) for i in nearest]
+        with self.lock:
+            nearest = self.prepare().nearest(protected, k)
+        return [Candidate(resident_id, distance) for resident_id, distance in nearest]
 
     def neighbour_distance(self, resident_id: str) -> float | None:
         """How close the nearest other enrolled faces come to this resident (the cohort).
 
         For each of the resident's samples, the distance to the nearest sample of any other
         identity, averaged over the samples (the mean is steadier than the single closest pair).
-        None when the resident is not enrolled or is the only identity.
+        None when the resident is not enrolled or is the only identity. Kept up to date on
+        every enrolment and erasure (index.py), so reading it costs O(samples).
         """
-        if self._neighbour is None:
-            self._neighbour = self._neighbour_distances()
-        return self._neighbour.get(resident_id)
-
-    def _neighbour_distances(self) -> dict[str, float | None]:
-        """neighbour_distance for every identity, in blocks of rows.
-
-        Squared distances as |a|^2 + |b|^2 - 2 a.b (one matrix product per block): for
-        encodings of norm about 1.4 the rounding error is around 1e-15, far below anything the
-        thresholds resolve. 2,500 samples (500 residents with 5 each) take a fraction of a second.
-        """
-        matrix = self._stacked()
-        if len(self._order) < 2:  # a cohort needs another identity
-            return dict.fromkeys(self._order)
-        sizes = np.diff([*self._starts.tolist(), len(matrix)])
-        owners = np.repeat(np.arange(len(self._order)), sizes)
-        squares = np.einsum("ij,ij->i", matrix, matrix)
-        nearest = np.empty(len(matrix))
-        for start in range(0, len(matrix), _BLOCK_ROWS):
-            rows = slice(start, start + _BLOCK_ROWS)
-            squared = squares[rows, None] + squares[None, :] - 2.0 * (matrix[rows] @ matrix.T)
-            squared[owners[rows, None] == owners[None, :]] = np.inf
-            nearest[rows] = np.sqrt(np.maximum(squared.min(axis=1), 0.0))
-        means = np.add.reduceat(nearest, self._starts) / sizes
-        return {resident_id: float(means[i]) for i, resident_id in enumerate(self._order)}
+        with self.lock:
+            return self.prepare().neighbour_distance(resident_id)

@@ -41,6 +41,7 @@ import numpy as np
 
 from .antispoof import AntiSpoof
 from .engine import (
+    DETECT_SCALE,
     DETECTORS,
     Detector,
     FaceEngine,
@@ -112,7 +113,9 @@ def _serve(
     engine: FaceEngine | MobileFaceNetEngine
     try:
         if engine_id == ENGINE_DLIB:
-            engine = FaceEngine(detector, upsample, models=models)
+            # Without upsampling, on the frame scaled to what the quality gate needs (engine.py).
+            scale = DETECT_SCALE if detector == "hog" and upsample == 0 else 1.0
+            engine = FaceEngine(detector, upsample, models=models, detect_scale=scale)
         else:
             engine = MobileFaceNetEngine(models=models)
         load_decoders()
@@ -165,7 +168,7 @@ class EngineWorker:
     def __init__(
         self,
         detector: Detector = "hog",
-        upsample: int = 1,
+        upsample: int = 0,
         *,
         models: ModelPaths | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,

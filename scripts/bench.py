@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""FaceGate's performance figures (issue 15): one table, then one JSON line last.
+
+    scripts/bench [--runs N] [--idle-seconds S] [--skip-100k]
+
+Frames are real photos (tests/fixtures/faces, ../shared/faces) pasted on a grey canvas of each
+size; "none" is that canvas without a face (synthetic). The naive pipeline is face_recognition's
+face_locations + face_encodings (HOG, one upsampling) on the same frames in the same run.
+Gallery figures use synthetic templates (random unit vectors, labelled so): the search cost does
+not depend on the faces. See docs/performance.md.
+"""
+
+import os
+
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # as in the engine process; also fair to the naive code
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import importlib  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import types  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from custom_components.facegate.access.controller import find_pin  # noqa: E402
+from custom_components.facegate.access.credentials import hash_pin  # noqa: E402
+from custom_components.facegate.access.directory import PinCandidate  # noqa: E402
+from custom_components.facegate.face.decision import decide  # noqa: E402
+from custom_components.facegate.face.engine import (  # noqa: E402
+    DETECT_SCALE,
+    FaceEngine,
+    decode_image,
+)
+from custom_components.facegate.face.gallery import Gallery  # noqa: E402
+from custom_components.facegate.face.index import TemplateIndex  # noqa: E402
+from custom_components.facegate.face.liveness import MIN_FACE_WIDTH  # noqa: E402
+from custom_components.facegate.face.models import find_models  # noqa: E402
+from custom_components.facegate.face.protection import ENCODING_DIM, TemplateProtector  # noqa: E402
+from custom_components.facegate.face.worker import EngineWorker  # noqa: E402
+
+PORTRAIT = ROOT / "tests" / "fixtures" / "faces" / "barack_obama" / "1.jpg"
+SIZES = [(640, 480), (1280, 720), (1920, 1080)]
+rows: list[tuple[str, str]] = []  # (figure, value) for the table
+result: dict[str, Any] = {}
+reference: list[int] = []  # the portrait's face width
+
+
+def row(name: str, value: str) -> None:
+    rows.append((name, value))
+    print(f"  {name}: {value}", file=sys.stderr, flush=True)  # progress while it runs
+
+
+def timed(work: Callable[[], object], runs: int) -> list[float]:
+    work()  # warm-up
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def median(work: Callable[[], object], runs: int) -> float:
+    return statistics.median(timed(work, runs))
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def portrait(face_width: int | None = None) -> Image.Image:
+    with Image.open(PORTRAIT) as photo:
+        image = photo.convert("RGB")
+    if face_width is not None:  # scale the photo so that its face box is about this wide
+        if not reference:  # face_recognition's box of the photo (full frame, one upsampling)
+            box = FaceEngine().detect(np.asarray(image))[0]
+            reference.append(box[1] - box[3])
+        scale = face_width / reference[0]  # full-res, one upsampling
+        image = image.resize((round(image.width * scale), round(image.height * scale)))
+    return image
+
+
+def frame(width: int, height: int, face: Image.Image | None) -> bytes:
+    """A JPEG (quality 90): the photo scaled to the frame height, centred, on grey."""
+    canvas = Image.new("RGB", (width, height), (128, 128, 128))
+    if face is not None:
+        scaled = face.resize((round(face.width * height / face.height), height))
+        canvas.paste(scaled, ((width - scaled.width) // 2, 0))
+    out = io.BytesIO()
+    canvas.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def naive_module() -> Any:
+    """face_recognition 1.3.0 through a stand-in face_recognition_models (as tests/face does:
+    its own needs pkg_resources); it only says where the model files are."""
+    paths = find_models()
+    shim = types.ModuleType("face_recognition_models")
+    shim.__dict__.update(
+        pose_predictor_model_location=lambda: str(paths.shape_68),
+        pose_predictor_five_point_model_location=lambda: str(paths.shape_5),
+        face_recognition_model_location=lambda: str(paths.encoder),
+        cnn_face_detector_model_location=lambda: str(paths.detector_cnn),
+    )
+    sys.modules["face_recognition_models"] = shim
+    return importlib.import_module("face_recognition")
+
+
+def door_engine() -> FaceEngine:
+    """The dlib engine as the engine process runs it (worker.py)."""
+    return FaceEngine(upsample=0, detect_scale=DETECT_SCALE)
+
+
+def bench_frames(runs: int) -> FaceEngine:
+    engine = door_engine()
+    portrait(100)  # measures the reference box before the stand-in below hides the models
+    face_recognition = naive_module()
+    face = portrait()
+    for width, height in SIZES:
+        for label, source in (("1 face", face), ("none", None)):
+            jpeg = frame(width, height, source)
+            image = decode_image(jpeg)
+            boxes = engine.detect(image)
+            decode = median(lambda jpeg=jpeg: decode_image(jpeg), runs)
+            detect = median(lambda image=image: engine.detect(image), runs)
+            describe = (
+                median(lambda image=image, box=boxes[0]: engine.describe(image, box), runs)
+                if boxes
+                else 0.0
+            )
+            total = median(lambda jpeg=jpeg: engine.analyze(decode_image(jpeg)), runs)
+
+            def naive(jpeg: bytes = jpeg) -> object:
+                array = face_recognition.load_image_file(io.BytesIO(jpeg))
+                return face_recognition.face_encodings(
+                    array, face_recognition.face_locations(array)
+                )
+
+            naive_ms = median(naive, runs)
+            name = f"frame {width}x{height} {label}"
+            row(
+                name,
+                f"decode {decode:.0f}, detect {detect:.0f}, landmarks+encode+quality "
+                f"{describe:.0f}, total {total:.0f} ms ({len(boxes)} found); naive "
+                f"{naive_ms:.0f} ms; ratio {naive_ms / total:.1f}x",
+            )
+            if (width, height) == (1280, 720) and source is not None:
+                result["ratio_720p"] = round(naive_ms / total, 2)
+                result["frame_720p_ms"] = round(total, 1)
+                result["naive_720p_ms"] = round(naive_ms, 1)
+    return engine
+
+
+def bench_smallest(engine: FaceEngine) -> None:
+    """The smallest face width (px, in a 1280x720 frame) the engine still finds."""
+    found = None
+    for width in (120, 100, 90, 85, 80, 75, 70, 65, 60, 55, 50, 45, 40):
+        face = portrait(width)
+        canvas = Image.new("RGB", (1280, 720), (128, 128, 128))
+        canvas.paste(face, (600, 200))
+        if engine.detect(np.asarray(canvas)):
+            found = width
+        else:
+            break
+    row("smallest face found at 1280x720", f"{found} px (quality gate minimum {MIN_FACE_WIDTH})")
+    result["smallest_face_px"] = found
+
+
+def bench_gallery(sizes: list[int]) -> None:
+    rng = np.random.default_rng(15)
+    protector = TemplateProtector(bytes(32))
+
+    def unit(count: int) -> np.ndarray:
+        vectors = rng.normal(size=(count, ENCODING_DIM))
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True) * 0.6
+
+    for size in sizes:  # templates, 5 per identity (synthetic)
+        gallery = Gallery(protector)
+        vectors = unit(size)
+        per = 5 if size >= 5 else 1
+        for i in range(0, size, per):
+            gallery._templates[f"r{i:06d}"] = [protector.protect(v) for v in vectors[i : i + per]]
+        started = time.perf_counter()
+        if size > 10_000:  # the O(N^2) cohort pass would take minutes: skipped (same probe work)
+            gallery._index = TemplateIndex.build(sorted(gallery._templates.items()), cohort=False)
+            build_note = "cohort pass skipped"
+        else:
+            gallery.prepare()
+            build_note = f"index build on load {time.perf_counter() - started:.2f} s"
+        probes = unit(50)
+        probe = (
+            statistics.median(timed(lambda g=gallery, ps=probes: [decide(g, p) for p in ps], 3))
+            / 50
+        )
+        names = iter(range(1_000_000))  # a new resident each time (re-enrolment is dearer)
+        enrol = timed(lambda g=gallery, n=names: g.add_identity(f"new{next(n)}", list(unit(5))), 5)
+        row(
+            f"gallery {size:,} templates",
+            f"probe {probe:.2f} ms, enrolment of 5 samples {statistics.median(enrol):.1f} ms, "
+            f"{build_note} (synthetic templates)",
+        )
+        result[f"probe_{size // 1000}k_ms" if size >= 1000 else f"probe_{size}_ms"] = round(
+            probe, 3
+        )
+        result[f"enrol_{size // 1000}k_ms" if size >= 1000 else f"enrol_{size}_ms"] = round(
+            statistics.median(enrol), 2
+        )
+
+
+def bench_pin(runs: int) -> None:
+    """find_pin with 100 residents holding PINs (the access layer; not through hass)."""
+    key = bytes(range(32))
+    candidates = [
+        PinCandidate("pin", f"r{i}", hash_pin(f"{480000 + i * 37:06d}", key)) for i in range(100)
+    ]
+    times = timed(lambda: find_pin("480037", candidates, key), runs)
+    row("PIN check, 100 residents", f"p50 {pct(times, 50):.0f} ms, p95 {pct(times, 95):.0f} ms")
+    result["pin_check_p95_ms"] = round(pct(times, 95), 1)
+
+
+async def _lag_while(work: Callable[[], object], seconds: float) -> list[float]:
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+    job = loop.run_in_executor(None, work)
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or not job.done():
+        started = time.perf_counter()
+        await asyncio.sleep(0.001)
+        lags.append((time.perf_counter() - started - 0.001) * 1000)
+    await job
+    return lags
+
+
+def bench_worker(runs: int, idle_seconds: float) -> None:
+    sys.modules.pop("face_recognition_models", None)  # the stand-in hid the models' package
+    worker = EngineWorker()
+    started = time.perf_counter()
+    worker.start()
+    row("engine process start", f"{time.perf_counter() - started:.1f} s")
+    image = decode_image(frame(1280, 720, portrait()))
+    worker.analyze(image, 60)
+    ipc = median(lambda: worker.analyze(np.full((48, 64, 3), 128, np.uint8), 60), runs)
+    row("IPC round trip (64x48 frame)", f"{ipc:.1f} ms")
+    lags = asyncio.run(
+        _lag_while(lambda: [worker.analyze(image, 60) for _ in range(runs)], seconds=1.0)
+    )
+    row(
+        "event loop lag while recognising 1280x720",
+        f"p99 {pct(lags, 99):.1f} ms, worst {max(lags):.1f} ms",
+    )
+    result["loop_lag_p99_ms"] = round(pct(lags, 99), 2)
+    result["loop_lag_max_ms"] = round(max(lags), 2)
+    pid = worker.pid or 0
+    result["engine_rss_mb"] = round(rss_mb(pid), 0)
+    row("engine process RSS", f"{result['engine_rss_mb']:.0f} MB")
+    before, started = cpu_seconds(pid), time.perf_counter()
+    time.sleep(idle_seconds)
+    idle = (cpu_seconds(pid) - before) / (time.perf_counter() - started) * 100
+    row(f"idle CPU of the engine process over {idle_seconds:.0f} s", f"{idle:.2f} %")
+    result["idle_cpu_percent"] = round(idle, 2)
+    worker.stop()
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
+    parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument("--skip-100k", action="store_true", help="gallery up to 1,000 only")
+    args = parser.parse_args()
+    result["machine"] = f"{os.cpu_count()} CPUs, {platform.machine()}"
+    result["load_average_start"] = load_average()
+    engine = bench_frames(args.runs)
+    bench_gallery([10, 1000, 10_000] if args.skip_100k else [10, 1000, 10_000, 100_000])
+    bench_pin(max(args.runs, 20))
+    bench_smallest(engine)
+    bench_worker(args.runs, args.idle_seconds)
+    result["load_average_end"] = load_average()
+    result.setdefault("trigger_to_unlock_p95_ms", None)  # not measured by this script yet
+    result.setdefault("pin_unlock_p95_ms", None)
+    width = max(len(name) for name, _ in rows)
+    print(f"FaceGate bench - {result['machine']}, load average {result['load_average_start']}")
+    for name, value in rows:
+        print(f"{name:<{width}} | {value}")
+    print(json.dumps(result, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
