@@ -10,6 +10,8 @@ Noor sees nothing of Mei. Screenshots go to docs/screenshots.
 
 import asyncio
 import json
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -123,6 +125,12 @@ async def _as_admin(site: Site, service: str, data: dict[str, Any]) -> Any:
         return await devsite._post(api, f"/api/services/facegate/{service}?return_response", data)
 
 
+def _sync[T](coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end from the test, whose thread Playwright's own loop holds."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def _faces_on_disk(site: Site, entry_id: str) -> list[str]:
     """The sealed galleries in the templates file (none once every face is erased)."""
     path = site.config_dir / ".storage" / f"{devsite.DOMAIN}.{entry_id}.faces"
@@ -155,15 +163,17 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
 
     # The administrator enrols Mei from the camera (no liveness for admins); Mei's PIN unlocks.
     enrol = {"resident_id": ids["Mei"], "camera": devsite.CAMERA_ENTITY, "samples": 1}
-    asyncio.run(_as_admin(site, "enrol_face", enrol))
+    _sync(_as_admin(site, "enrol_face", enrol))
     pin = {"entity_id": "lock.front_door", "pin": MEI_PIN}
-    asyncio.run(_as_admin(site, "present_credential", pin))
+    _sync(_as_admin(site, "present_credential", pin))
     assert _faces_on_disk(site, ids["entry_id"])
     _panel(page, site)
     expect(page.get_by_text("Enrolled face samples: 1")).to_be_visible()
     rows = page.locator("table.ledger").get_by_role("row")
     expect(rows.filter(has_text="granted").filter(has_text="pin")).to_have_count(1)
     _shot(page, "20-panel-resident")
+    page.locator("table.ledger").scroll_into_view_if_needed()
+    _shot(page, "25-panel-ledger")
 
     page.get_by_role("button", name="Withdraw consent").click()
     expect(page.get_by_text("Face recognition is off for you")).to_be_visible()
@@ -177,7 +187,7 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
 
 
 def test_resident_manages_themselves_in_the_panel(site: Site, browser: Browser) -> None:  # noqa: F811
-    ids = asyncio.run(_populate(site))
+    ids = _sync(_populate(site))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
     page.on("dialog", lambda dialog: dialog.accept())  # the confirmation of the withdrawal

@@ -28,7 +28,7 @@ const STYLE = `
   button.action.secondary { background: none; color: var(--primary-color); border: 1px solid var(--primary-color); }
   button.action.danger { background: var(--error-color, #db4437); }
   button:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--accent-color, #ff9800); outline-offset: 2px; }
-  .status { min-height: 1.5em; }
+  .status:empty { display: none; }
   .error { color: var(--error-color, #db4437); }
   .code { font-size: 28px; letter-spacing: 4px; font-weight: bold; }
   .chips span { display: inline-block; padding: 2px 10px; margin: 2px; border-radius: 12px;
@@ -36,7 +36,7 @@ const STYLE = `
   table { width: 100%; border-collapse: collapse; font-size: 14px; }
   th, td { text-align: start; padding: 6px 4px; border-bottom: 1px solid var(--divider-color, #e0e0e0); }
   .scroll { overflow-x: auto; }
-  img.preview { max-width: 100%; width: 320px; border-radius: 8px; display: block; margin: 8px 0; }
+  img.preview { max-width: 100%; width: 240px; border-radius: 8px; display: block; margin: 8px 0; }
   @media (max-width: 600px) { main { padding: 8px; } section { padding: 12px; } }
 `;
 
@@ -66,7 +66,9 @@ class FaceGatePanel extends HTMLElement {
   }
 
   set narrow(narrow) {
+    const changed = this._narrow !== narrow;
     this._narrow = narrow;
+    if (changed && this._me) this._render();
   }
 
   async _load() {
@@ -110,7 +112,7 @@ class FaceGatePanel extends HTMLElement {
     else body = me.residents.map((r) => this._resident(r)).join("") + this._everyone();
     const status = this._status;
     this.shadowRoot.innerHTML = `<style>${STYLE}</style>
-      <header><button class="menu" aria-label="Menu" title="Menu">☰</button><span>${esc(t("title"))}</span></header>
+      <header>${this._narrow ? `<button class="menu" aria-label="Menu" title="Menu">☰</button>` : ""}<span>${esc(t("title"))}</span></header>
       <main>
         <div class="status ${status.error ? "error" : ""}" role="status" aria-live="polite" tabindex="-1">${esc(status.text)}</div>
         ${this._code ? `<section><p>${esc(t("code_once"))}</p><p class="code" data-testid="visitor-code">${esc(this._code)}</p></section>` : ""}
@@ -133,7 +135,7 @@ class FaceGatePanel extends HTMLElement {
         <h2 id="household-${id}">${esc(t("household"))}: ${esc(h.name)}</h2>
         <p>${esc(t("modes"))}: <span class="chips">${modes}</span></p>
         <p>${esc(t("policy"))}: ${esc(t(`policy_${h.policy}`))}</p>
-        <p>${esc(t("doors"))}: ${esc(h.doors.join(", "))}</p>
+        <p>${esc(t("doors"))}: ${esc(h.doors.join(", ") || t("none"))}</p>
       </section>
       <section aria-labelledby="me-${id}" data-resident="${id}">
         <h2 id="me-${id}">${esc(t("me"))}: ${esc(r.name)}</h2>
@@ -202,12 +204,12 @@ class FaceGatePanel extends HTMLElement {
       .flatMap((h) => h.residents.map((r) => `<tr><td>${esc(h.name)}</td><td>${esc(r.name)}</td><td>${yes(r.linked_user)}</td><td>${yes(r.has_pin)}</td><td>${esc(r.cards)}</td><td>${yes(r.face_consent)}</td><td>${esc(r.face_samples)}</td></tr>`))
       .join("");
     return `<section aria-labelledby="everyone"><h2 id="everyone">${esc(t("everyone"))}</h2>
-      <div class="scroll"><table class="everyone"><thead><tr><th scope="col">${esc(t("household"))}</th><th scope="col">${esc(t("resident"))}</th><th scope="col">${esc(t("user"))}</th><th scope="col">${esc(t("pin"))}</th><th scope="col">${esc(t("cards"))}</th><th scope="col">${esc(t("face"))}</th><th scope="col">#</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+      <div class="scroll"><table class="everyone"><thead><tr><th scope="col">${esc(t("col_household"))}</th><th scope="col">${esc(t("resident"))}</th><th scope="col">${esc(t("user"))}</th><th scope="col">${esc(t("pin"))}</th><th scope="col">${esc(t("cards"))}</th><th scope="col">${esc(t("col_consent"))}</th><th scope="col">${esc(t("col_samples"))}</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
   }
 
   _wire() {
     const root = this.shadowRoot;
-    root.querySelector(".menu").addEventListener("click", () =>
+    root.querySelector(".menu")?.addEventListener("click", () =>
       this.dispatchEvent(new Event("hass-toggle-menu", { bubbles: true, composed: true }))
     );
     for (const button of root.querySelectorAll("button[data-act]")) {
