@@ -139,6 +139,7 @@ def _faces_on_disk(site: Site, entry_id: str) -> list[str]:
 
 def _panel(page: Page, site: Site) -> None:
     page.goto(f"{site.base_url}/{devsite.DOMAIN}")
+    expect(page.locator("#ha-launch-screen")).to_have_count(0, timeout=60_000)
     expect(page.locator("facegate-panel")).to_be_visible()
 
 
