@@ -60,8 +60,10 @@ async def test_demo_entries_are_created_and_loaded(
 ) -> None:
     photo = devsite.write_config(tmp_path / "config", 8199, faces_dir)
     hass.config.allowlist_external_dirs = {str(photo.parent)}
-    # The camera's HTTP views must exist before the test client freezes the router.
+    # The HTTP views of the camera and of FaceGate's dependency websocket_api must exist
+    # before the test client freezes the router.
     assert await async_setup_component(hass, "camera", {})
+    assert await async_setup_component(hass, "websocket_api", {})
     assert await async_setup_component(hass, "config", {})
     assert await async_setup_component(hass, "api", {})
     client = await hass_client()

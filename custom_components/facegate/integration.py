@@ -25,11 +25,13 @@ from .face.models import DEFAULT_ENGINE
 from .face.protection import TemplateProtector
 from .face_service import FaceService, FaceTemplateStore
 from .face_watch import FaceWatch
+from .panel import async_setup_panel
 from .recorder_check import async_check_recorder
 from .runtime import DoorConfig, FaceGateConfigEntry, FaceGateRuntime
 from .services import async_setup_services
 from .store import SecretStore, SiteStore, StoreError, async_remove_site_files, site_in_use
 from .tags import async_listen_for_cards
+from .websocket_api import async_setup_websocket
 
 PLATFORMS: list[Platform] = [Platform.EVENT, Platform.LOCK, Platform.SENSOR, Platform.SWITCH]
 
@@ -37,6 +39,8 @@ PLATFORMS: list[Platform] = [Platform.EVENT, Platform.LOCK, Platform.SENSOR, Pla
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register FaceGate's actions once, for every site."""
     async_setup_services(hass)
+    async_setup_websocket(hass)
+    await async_setup_panel(hass)
     return True
 
 

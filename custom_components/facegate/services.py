@@ -24,15 +24,16 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from . import face_watch, gate, voice
+from . import gate, voice
+from . import operations as ops
 from .access.audit import Outcome
 from .access.controller import Decision
-from .access.directory import Consent, Resident
+from .access.directory import Resident
 from .access.errors import AccessError
 from .access.modes import Mode
 from .callers import async_track_callers
 from .const import DOMAIN
-from .face_photos import MAX_PHOTOS, async_camera_samples, async_photo_files
+from .face_photos import MAX_PHOTOS
 from .permissions import (
     async_check_may_manage,
     async_codeless_decision,
@@ -41,9 +42,6 @@ from .permissions import (
 )
 from .residents import (
     async_check_user,
-    async_create_visitor_code,
-    async_set_pin,
-    has_face_consent,
 )
 from .runtime import FaceGateRuntime, loaded_runtimes
 from .tags import CARD_NEEDS_READER, ENROL_WINDOW
@@ -196,21 +194,11 @@ def _household(hass: HomeAssistant, device_id: str) -> tuple[FaceGateRuntime, st
     raise AccessError("unknown_household")
 
 
-def _resident(hass: HomeAssistant, call: ServiceCall) -> tuple[FaceGateRuntime, Resident]:
-    resident_id = call.data[ATTR_RESIDENT_ID]
-    for runtime in loaded_runtimes(hass):
-        if resident := runtime.directory.residents.get(resident_id):
-            return runtime, resident
-    raise AccessError("unknown_resident")
-
-
 async def _managed_resident(
     hass: HomeAssistant, call: ServiceCall
 ) -> tuple[FaceGateRuntime, Resident]:
     """The resident named in the call, if the caller may manage their household."""
-    runtime, resident = _resident(hass, call)
-    await async_check_may_manage(hass, runtime, call.context, resident.household_id)
-    return runtime, resident
+    return await ops.async_managed_resident(hass, call.context, call.data[ATTR_RESIDENT_ID])
 
 
 def _door(hass: HomeAssistant, entity_id: str) -> tuple[FaceGateRuntime, str]:
@@ -310,24 +298,20 @@ async def _list_residents(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
 
 
 async def _set_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    await async_set_pin(
+    await ops.async_resident_set_pin(
         hass,
-        runtime,
-        resident,
+        call.context,
+        call.data[ATTR_RESIDENT_ID],
         call.data[ATTR_PIN],
         duress=call.data[ATTR_DURESS],
-        requester=None
-        if await async_is_admin(hass, call.context.user_id)
-        else call.context.user_id,
     )
     return None
 
 
 async def _remove_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    runtime.directory.set_pin(resident.resident_id, None, duress=call.data[ATTR_DURESS])
-    await runtime.async_save()
+    await ops.async_resident_remove_pin(
+        hass, call.context, call.data[ATTR_RESIDENT_ID], duress=call.data[ATTR_DURESS]
+    )
     return None
 
 
@@ -355,65 +339,27 @@ async def _remove_card(hass: HomeAssistant, call: ServiceCall) -> ServiceRespons
 
 
 async def _set_face_consent(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    if not call.data[ATTR_CONSENT]:  # withdrawing is always possible for the household
-        runtime, resident = await _managed_resident(hass, call)
-        runtime.directory.set_face_consent(resident.resident_id, None)
-        await runtime.async_save()
-        await runtime.faces.async_erase(resident.resident_id)  # at once, on disk too
-        return None
-    runtime, resident = await _own_or_admin_resident(hass, call)
-    runtime.directory.set_face_consent(
-        resident.resident_id, Consent(time.time(), call.context.user_id)
+    await ops.async_resident_set_consent(
+        hass, call.context, call.data[ATTR_RESIDENT_ID], call.data[ATTR_CONSENT]
     )
-    await runtime.async_save()
     return None
 
 
-async def _own_or_admin_resident(
-    hass: HomeAssistant, call: ServiceCall
-) -> tuple[FaceGateRuntime, Resident]:
-    """The resident named in the call, if the caller is that resident or an admin.
-
-    Consent to face recognition is personal: other members of the household cannot give it.
-    """
-    runtime, resident = _resident(hass, call)
-    user_id = call.context.user_id
-    if not (user_id and user_id == resident.user_id) and not await async_is_admin(hass, user_id):
-        raise AccessError("not_allowed")
-    return runtime, resident
-
-
 async def _enrol_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _own_or_admin_resident(hass, call)
-    if resident.face_consent is None:
-        raise AccessError("no_face_consent")
-    # Photos and a camera without liveness are an administrator's action; a resident enrolling
-    # themselves from a camera must show a live face, as at the door.
-    admin = await async_is_admin(hass, call.context.user_id)
-    if photos := call.data.get(ATTR_PHOTOS):
-        if not admin:
-            raise AccessError("enrol_photos_admin_only")
-        images = await async_photo_files(hass, photos)
-    elif camera_entity_id := call.data.get(ATTR_CAMERA):
-        images = await (
-            async_camera_samples(hass, camera_entity_id, call.data[ATTR_SAMPLES])
-            if admin
-            else face_watch.async_live_samples(
-                hass, runtime, camera_entity_id, call.data[ATTR_SAMPLES]
-            )
-        )
-    else:
-        raise AccessError("photo_source_missing")
-    samples = await runtime.faces.async_enrol(
-        resident.resident_id, images, lambda: has_face_consent(runtime, resident)
+    samples = await ops.async_resident_enrol_face(
+        hass,
+        call.context,
+        call.data[ATTR_RESIDENT_ID],
+        camera=call.data.get(ATTR_CAMERA),
+        photos=call.data.get(ATTR_PHOTOS),
+        samples=call.data[ATTR_SAMPLES],
     )
     return {"samples": samples}
 
 
 async def _remove_face(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Erase a resident's face templates at once; their consent stays as it was."""
-    runtime, resident = await _managed_resident(hass, call)
-    await runtime.faces.async_erase(resident.resident_id)
+    await ops.async_resident_remove_face(hass, call.context, call.data[ATTR_RESIDENT_ID])
     return None
 
 
@@ -433,48 +379,19 @@ async def _unlock(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 
 async def _export_resident_data(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Everything FaceGate keeps about a resident, as metadata: never a hash or a template."""
-    runtime, resident = await _own_or_admin_resident(hass, call)
-    consent = resident.face_consent
-    records = [r for r in runtime.audit.records if r.resident_id == resident.resident_id]
-    return {
-        "name": resident.name,
-        "household": runtime.household_names.get(resident.household_id),
-        "linked_user": resident.user_id,
-        "show_name": resident.show_name,
-        "has_pin": resident.pin is not None,
-        "has_duress_pin": resident.duress_pin is not None,
-        "cards": len(resident.cards),
-        "face_consent": (
-            {"given_at": consent.given_at, "recorded_by": consent.recorded_by} if consent else None
-        ),
-        "face_samples": runtime.faces.gallery.sample_count(resident.resident_id),
-        "access_history": [
-            {
-                "time": r.time,
-                "door": runtime.doors[r.door_id].name if r.door_id in runtime.doors else None,
-                "method": r.method,
-                "outcome": r.outcome.value,
-                "reason": r.reason,
-                "count": r.count,
-            }
-            for r in records
-        ],
-    }
+    data = await ops.async_resident_export(hass, call.context, call.data[ATTR_RESIDENT_ID])
+    data.pop(ATTR_RESIDENT_ID)
+    return data
 
 
 async def _create_visitor_code(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    user_id = call.context.user_id
-    valid_until = time.time() + call.data[ATTR_VALID_FOR] * 60
-    code = await async_create_visitor_code(
+    return await ops.async_resident_visitor_code(
         hass,
-        runtime,
-        resident,
-        valid_until,
+        call.context,
+        call.data[ATTR_RESIDENT_ID],
+        call.data[ATTR_VALID_FOR],
         call.data[ATTR_USES],
-        requester=None if await async_is_admin(hass, user_id) else user_id,
     )
-    return {"code": code, "valid_until": valid_until, "uses": call.data[ATTR_USES]}
 
 
 async def _present_credential(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

@@ -1,0 +1,257 @@
+// FaceGate's panel: each resident manages their own access and sees their privacy ledger.
+// A plain web component (no build step, nothing from a CDN) following Home Assistant's theme
+// variables. Every change goes through a facegate/ websocket command, which checks the user
+// exactly as the matching action does.
+import { translator } from "./strings.js";
+
+const STYLE = `
+  :host { display: block; background: var(--primary-background-color); color: var(--primary-text-color);
+    font-family: var(--paper-font-body1_-_font-family, Roboto, sans-serif); min-height: 100vh; }
+  header { display: flex; align-items: center; gap: 8px; height: 56px; padding: 0 16px;
+    background: var(--app-header-background-color, var(--primary-color));
+    color: var(--app-header-text-color, var(--text-primary-color, #fff)); font-size: 20px; }
+  header button { background: none; border: none; color: inherit; font-size: 24px; cursor: pointer; }
+  main { max-width: 960px; margin: 0 auto; padding: 16px; display: grid; gap: 16px; }
+  section { background: var(--card-background-color, #fff); border-radius: var(--ha-card-border-radius, 12px);
+    border: 1px solid var(--divider-color, #e0e0e0); padding: 16px; }
+  h2 { margin: 0 0 12px; font-size: 20px; font-weight: 500; }
+  h3 { margin: 16px 0 8px; font-size: 16px; font-weight: 500; }
+  p { margin: 8px 0; }
+  .muted { color: var(--secondary-text-color); }
+  .row { display: flex; flex-wrap: wrap; gap: 8px; align-items: end; margin: 8px 0; }
+  label { display: flex; flex-direction: column; font-size: 14px; color: var(--secondary-text-color); gap: 4px; }
+  input, select { font: inherit; padding: 8px; min-width: 8em; border-radius: 4px;
+    border: 1px solid var(--divider-color, #ccc); background: var(--secondary-background-color, #fafafa);
+    color: var(--primary-text-color); }
+  button.action { font: inherit; padding: 8px 16px; border-radius: 18px; border: none; cursor: pointer;
+    background: var(--primary-color); color: var(--text-primary-color, #fff); min-height: 40px; }
+  button.action.secondary { background: none; color: var(--primary-color); border: 1px solid var(--primary-color); }
+  button.action.danger { background: var(--error-color, #db4437); }
+  button:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--accent-color, #ff9800); outline-offset: 2px; }
+  .status:empty { display: none; }
+  .error { color: var(--error-color, #db4437); }
+  .code { font-size: 28px; letter-spacing: 4px; font-weight: bold; }
+  .chips span { display: inline-block; padding: 2px 10px; margin: 2px; border-radius: 12px;
+    background: var(--secondary-background-color, #eee); }
+  table { width: 100%; border-collapse: collapse; font-size: 14px; }
+  th, td { text-align: start; padding: 6px 4px; border-bottom: 1px solid var(--divider-color, #e0e0e0); }
+  .scroll { overflow-x: auto; }
+  img.preview { max-width: 100%; width: 240px; border-radius: 8px; display: block; margin: 8px 0; }
+  @media (max-width: 600px) { main { padding: 8px; } section { padding: 12px; } }
+`;
+
+const esc = (value) =>
+  String(value ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+class FaceGatePanel extends HTMLElement {
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    this._me = null;
+    this._ledgers = {};
+    this._overview = null;
+    this._status = { text: "", error: false };
+    this._code = null;
+  }
+
+  set hass(hass) {
+    const first = !this._hass;
+    this._hass = hass;
+    this.t = translator(hass.language);
+    if (first) this._load();
+  }
+
+  get hass() {
+    return this._hass;
+  }
+
+  set narrow(narrow) {
+    const changed = this._narrow !== narrow;
+    this._narrow = narrow;
+    if (changed && this._me) this._render();
+  }
+
+  async _load() {
+    try {
+      this._me = await this._hass.callWS({ type: "facegate/me" });
+      this._ledgers = {};
+      for (const r of this._me.residents) {
+        this._ledgers[r.resident_id] = await this._hass.callWS({
+          type: "facegate/ledger",
+          resident_id: r.resident_id,
+        });
+      }
+      this._overview = this._me.admin
+        ? await this._hass.callWS({ type: "facegate/overview" })
+        : null;
+    } catch (err) {
+      this._status = { text: err.message || String(err), error: true };
+    }
+    this._render();
+  }
+
+  async _run(command, data, after) {
+    this._code = null;
+    try {
+      const result = await this._hass.callWS({ type: `facegate/${command}`, ...data });
+      this._status = { text: (after && after(result)) || this.t("done"), error: false };
+    } catch (err) {
+      this._status = { text: err.message || String(err), error: true };
+    }
+    await this._load();
+    this.shadowRoot.querySelector(".status")?.focus();
+  }
+
+  _render() {
+    const t = this.t;
+    const me = this._me;
+    let body;
+    if (!me) body = `<section><p>${esc(t("loading"))}</p></section>`;
+    else if (!me.residents.length && !me.admin)
+      body = `<section><p class="not-linked">${esc(t("not_linked"))}</p></section>`;
+    else body = me.residents.map((r) => this._resident(r)).join("") + this._everyone();
+    const status = this._status;
+    this.shadowRoot.innerHTML = `<style>${STYLE}</style>
+      <header>${this._narrow ? `<button class="menu" aria-label="Menu" title="Menu">☰</button>` : ""}<span>${esc(t("title"))}</span></header>
+      <main>
+        <div class="status ${status.error ? "error" : ""}" role="status" aria-live="polite" tabindex="-1">${esc(status.text)}</div>
+        ${this._code ? `<section><p>${esc(t("code_once"))}</p><p class="code" data-testid="visitor-code">${esc(this._code)}</p></section>` : ""}
+        ${body}
+      </main>`;
+    this._wire();
+  }
+
+  _resident(r) {
+    const t = this.t;
+    const h = r.household;
+    const modes = h.modes.map((m) => `<span>${esc(t(`mode_${m}`))}</span>`).join("");
+    const consent = r.face_consent;
+    const who = (id) => (id && id === this._hass.user?.id ? t("you") : t("an_admin"));
+    const cameras = Object.keys(this._hass.states).filter((e) => e.startsWith("camera."));
+    const id = esc(r.resident_id);
+    const ledger = this._ledgers[r.resident_id];
+    return `
+      <section aria-labelledby="household-${id}">
+        <h2 id="household-${id}">${esc(t("household"))}: ${esc(h.name)}</h2>
+        <p>${esc(t("modes"))}: <span class="chips">${modes}</span></p>
+        <p>${esc(t("policy"))}: ${esc(t(`policy_${h.policy}`))}</p>
+        <p>${esc(t("doors"))}: ${esc(h.doors.join(", ") || t("none"))}</p>
+      </section>
+      <section aria-labelledby="me-${id}" data-resident="${id}">
+        <h2 id="me-${id}">${esc(t("me"))}: ${esc(r.name)}</h2>
+        ${this._pinForm(r, false)}
+        ${this._pinForm(r, true)}
+        <p>${esc(t("cards"))}: ${esc(r.cards)}</p>
+        <h3>${esc(t("visitor_codes"))}</h3>
+        <div class="row">
+          <label>${esc(t("valid_for"))}<input type="number" name="valid_for" min="5" max="10080" value="240"></label>
+          <label>${esc(t("uses"))}<input type="number" name="uses" min="1" max="20" value="1"></label>
+          <button class="action" data-act="code">${esc(t("create"))}</button>
+        </div>
+        <h3>${esc(t("face"))}</h3>
+        <p class="consent">${esc(consent ? t("consent_given", { date: new Date(consent.given_at * 1000).toLocaleString(this._hass.language), who: who(consent.recorded_by) }) : t("consent_none"))}</p>
+        <p class="samples">${esc(t("samples", { n: r.face_samples }))}</p>
+        ${consent ? `
+          <p class="muted">${esc(t("enrol_hint"))}</p>
+          <div class="row">
+            <label>${esc(t("camera"))}<select name="camera">${cameras.map((c) => `<option value="${esc(c)}">${esc(this._hass.states[c].attributes.friendly_name || c)}</option>`).join("")}</select></label>
+            <button class="action" data-act="enrol" ${cameras.length ? "" : "disabled"}>${esc(t("enrol_camera"))}</button>
+          </div>
+          ${cameras.length ? `<img class="preview" alt="${esc(t("camera"))}" src="${esc(this._hass.states[cameras[0]].attributes.entity_picture || "")}">` : ""}
+          <div class="row">
+            <button class="action secondary" data-act="remove_face">${esc(t("remove_face"))}</button>
+            <button class="action danger" data-act="withdraw">${esc(t("withdraw_consent"))}</button>
+          </div>` : `<div class="row"><button class="action" data-act="consent">${esc(t("give_consent"))}</button></div>`}
+      </section>
+      <section aria-labelledby="ledger-${id}" data-resident="${id}">
+        <h2 id="ledger-${id}">${esc(t("ledger"))}</h2>
+        <p class="muted">${esc(t("ledger_intro"))}</p>
+        ${ledger ? `<p>${esc(t("retention", { days: ledger.retention_days }))}</p>${this._records(ledger.records)}` : ""}
+        <div class="row">
+          <button class="action secondary" data-act="export">${esc(t("export"))}</button>
+          <button class="action danger" data-act="erase">${esc(t("erase"))}</button>
+        </div>
+      </section>`;
+  }
+
+  _pinForm(r, duress) {
+    const t = this.t;
+    const has = duress ? r.has_duress_pin : r.has_pin;
+    const kind = duress ? "duress" : "pin";
+    return `
+      <h3>${esc(t(duress ? "duress_pin" : "pin"))}: <span class="${kind}-state">${esc(t(has ? "is_set" : "not_set"))}</span></h3>
+      <div class="row">
+        <label>${esc(t(duress ? "new_duress_pin" : "new_pin"))}<input type="password" name="${kind}" inputmode="numeric" autocomplete="new-password" maxlength="12"></label>
+        <button class="action" data-act="set_${kind}">${esc(t("set"))}</button>
+        ${has ? `<button class="action secondary" data-act="remove_${kind}">${esc(t("remove"))}</button>` : ""}
+      </div>`;
+  }
+
+  _records(records) {
+    const t = this.t;
+    if (!records.length) return `<p class="muted">${esc(t("no_records"))}</p>`;
+    const rows = records
+      .map((r) => `<tr><td>${esc(new Date(r.time * 1000).toLocaleString(this._hass.language))}</td><td>${esc(r.door)}</td><td>${esc(r.method)}</td><td>${esc(r.outcome)}${r.count > 1 ? ` ×${esc(r.count)}` : ""}</td></tr>`)
+      .join("");
+    return `<div class="scroll"><table class="ledger"><thead><tr><th scope="col">${esc(t("time"))}</th><th scope="col">${esc(t("door"))}</th><th scope="col">${esc(t("method"))}</th><th scope="col">${esc(t("outcome"))}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  }
+
+  _everyone() {
+    const t = this.t;
+    if (!this._overview) return "";
+    const yes = (v) => esc(t(v ? "yes" : "no"));
+    const rows = this._overview.households
+      .flatMap((h) => h.residents.map((r) => `<tr><td>${esc(h.name)}</td><td>${esc(r.name)}</td><td>${yes(r.linked_user)}</td><td>${yes(r.has_pin)}</td><td>${esc(r.cards)}</td><td>${yes(r.face_consent)}</td><td>${esc(r.face_samples)}</td></tr>`))
+      .join("");
+    return `<section aria-labelledby="everyone"><h2 id="everyone">${esc(t("everyone"))}</h2>
+      <div class="scroll"><table class="everyone"><thead><tr><th scope="col">${esc(t("col_household"))}</th><th scope="col">${esc(t("resident"))}</th><th scope="col">${esc(t("user"))}</th><th scope="col">${esc(t("pin"))}</th><th scope="col">${esc(t("cards"))}</th><th scope="col">${esc(t("col_consent"))}</th><th scope="col">${esc(t("col_samples"))}</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+  }
+
+  _wire() {
+    const root = this.shadowRoot;
+    root.querySelector(".menu")?.addEventListener("click", () =>
+      this.dispatchEvent(new Event("hass-toggle-menu", { bubbles: true, composed: true }))
+    );
+    for (const button of root.querySelectorAll("button[data-act]")) {
+      const section = button.closest("[data-resident]");
+      const id = section?.dataset.resident;
+      const value = (name) => section.querySelector(`[name="${name}"]`)?.value;
+      const t = this.t;
+      const actions = {
+        set_pin: () => this._run("set_pin", { resident_id: id, pin: value("pin") }),
+        set_duress: () => this._run("set_pin", { resident_id: id, pin: value("duress"), duress: true }),
+        remove_pin: () => this._run("remove_pin", { resident_id: id }),
+        remove_duress: () => this._run("remove_pin", { resident_id: id, duress: true }),
+        code: () =>
+          this._run("create_visitor_code", { resident_id: id, valid_for_minutes: Number(value("valid_for")), uses: Number(value("uses")) },
+            (result) => { this._code = result.code; return ""; }),
+        consent: () => this._run("set_consent", { resident_id: id, consent: true }),
+        withdraw: () => confirm(t("withdraw_confirm")) && this._run("set_consent", { resident_id: id, consent: false }),
+        enrol: () => this._run("enrol_face", { resident_id: id, camera: value("camera") }, (r) => t("enrolled", { n: r.samples })),
+        remove_face: () => this._run("remove_face", { resident_id: id }),
+        export: () => this._export(id),
+        erase: () => confirm(t("erase_confirm")) && this._run("erase_me", { resident_id: id }),
+      };
+      button.addEventListener("click", () => actions[button.dataset.act]?.());
+    }
+  }
+
+  async _export(id) {
+    try {
+      const data = await this._hass.callWS({ type: "facegate/export", resident_id: id });
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = "facegate-my-data.json";
+      this.shadowRoot.appendChild(link);
+      link.click();
+      link.remove();
+      URL.revokeObjectURL(url);
+    } catch (err) {
+      this._status = { text: err.message || String(err), error: true };
+      this._render();
+    }
+  }
+}
+
+customElements.define("facegate-panel", FaceGatePanel);

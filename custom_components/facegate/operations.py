@@ -1,0 +1,270 @@
+"""What a person may do to a resident, shared by the actions and the panel's websocket commands.
+
+Every function takes the caller's Context and checks it with permissions.py, so an action and
+a websocket command decide the same way. None returns a stored secret; a new visitor code is
+returned once, to its creator.
+"""
+
+import time
+from typing import Any
+
+from homeassistant.core import Context, HomeAssistant
+
+from . import face_watch
+from .access.directory import Consent, Resident
+from .access.errors import AccessError
+from .face_photos import async_camera_samples, async_photo_files
+from .permissions import async_check_may_manage, async_is_admin
+from .residents import async_create_visitor_code, async_set_pin, has_face_consent
+from .runtime import FaceGateRuntime, loaded_runtimes
+
+
+def find_resident(hass: HomeAssistant, resident_id: str) -> tuple[FaceGateRuntime, Resident]:
+    """The site and resident of a resident id, from any loaded site."""
+    for runtime in loaded_runtimes(hass):
+        if resident := runtime.directory.residents.get(resident_id):
+            return runtime, resident
+    raise AccessError("unknown_resident")
+
+
+async def async_managed_resident(
+    hass: HomeAssistant, context: Context, resident_id: str
+) -> tuple[FaceGateRuntime, Resident]:
+    """The resident, if the caller may manage their household (admin or a member)."""
+    runtime, resident = find_resident(hass, resident_id)
+    await async_check_may_manage(hass, runtime, context, resident.household_id)
+    return runtime, resident
+
+
+async def async_own_or_admin_resident(
+    hass: HomeAssistant, context: Context, resident_id: str
+) -> tuple[FaceGateRuntime, Resident]:
+    """The resident, if the caller is that resident or an admin.
+
+    Consent to face recognition is personal: other members of the household cannot give it.
+    """
+    runtime, resident = find_resident(hass, resident_id)
+    user_id = context.user_id
+    if not (user_id and user_id == resident.user_id) and not await async_is_admin(hass, user_id):
+        raise AccessError("not_allowed")
+    return runtime, resident
+
+
+async def _requester(hass: HomeAssistant, context: Context) -> str | None:
+    """None for an admin (no budget), else the user whose budget a change uses."""
+    return None if await async_is_admin(hass, context.user_id) else context.user_id
+
+
+# Credentials ----------------------------------------------------------------------------------
+
+
+async def async_resident_set_pin(
+    hass: HomeAssistant, context: Context, resident_id: str, pin: str, *, duress: bool
+) -> None:
+    """Set a resident's PIN or duress PIN."""
+    runtime, resident = await async_managed_resident(hass, context, resident_id)
+    await async_set_pin(
+        hass, runtime, resident, pin, duress=duress, requester=await _requester(hass, context)
+    )
+
+
+async def async_resident_remove_pin(
+    hass: HomeAssistant, context: Context, resident_id: str, *, duress: bool
+) -> None:
+    """Remove a resident's PIN or duress PIN."""
+    runtime, resident = await async_managed_resident(hass, context, resident_id)
+    runtime.directory.set_pin(resident.resident_id, None, duress=duress)
+    await runtime.async_save()
+
+
+async def async_resident_visitor_code(
+    hass: HomeAssistant, context: Context, resident_id: str, valid_for_minutes: int, uses: int
+) -> dict[str, Any]:
+    """Create a visitor code for the resident's household: the code is returned only here."""
+    runtime, resident = await async_managed_resident(hass, context, resident_id)
+    valid_until = time.time() + valid_for_minutes * 60
+    code = await async_create_visitor_code(
+        hass, runtime, resident, valid_until, uses, requester=await _requester(hass, context)
+    )
+    return {"code": code, "valid_until": valid_until, "uses": uses}
+
+
+# Face -----------------------------------------------------------------------------------------
+
+
+async def async_resident_set_consent(
+    hass: HomeAssistant, context: Context, resident_id: str, consent: bool
+) -> None:
+    """Give (the resident or an admin) or withdraw (anyone of the household) face consent."""
+    if not consent:  # withdrawing is always possible for the household
+        runtime, resident = await async_managed_resident(hass, context, resident_id)
+        runtime.directory.set_face_consent(resident.resident_id, None)
+        await runtime.async_save()
+        await runtime.faces.async_erase(resident.resident_id)  # at once, on disk too
+        return
+    runtime, resident = await async_own_or_admin_resident(hass, context, resident_id)
+    runtime.directory.set_face_consent(resident.resident_id, Consent(time.time(), context.user_id))
+    await runtime.async_save()
+
+
+async def async_resident_enrol_face(
+    hass: HomeAssistant,
+    context: Context,
+    resident_id: str,
+    *,
+    camera: str | None = None,
+    photos: list[str] | None = None,
+    samples: int = 3,
+) -> int:
+    """Enrol the resident's face; the number of samples kept."""
+    runtime, resident = await async_own_or_admin_resident(hass, context, resident_id)
+    if resident.face_consent is None:
+        raise AccessError("no_face_consent")
+    # Photos and a camera without liveness are an administrator's action; a resident enrolling
+    # themselves from a camera must show a live face, as at the door.
+    admin = await async_is_admin(hass, context.user_id)
+    if photos:
+        if not admin:
+            raise AccessError("enrol_photos_admin_only")
+        images = await async_photo_files(hass, photos)
+    elif camera:
+        images = await (
+            async_camera_samples(hass, camera, samples)
+            if admin
+            else face_watch.async_live_samples(hass, runtime, camera, samples)
+        )
+    else:
+        raise AccessError("photo_source_missing")
+    return await runtime.faces.async_enrol(
+        resident.resident_id, images, lambda: has_face_consent(runtime, resident)
+    )
+
+
+async def async_resident_remove_face(
+    hass: HomeAssistant, context: Context, resident_id: str
+) -> None:
+    """Erase a resident's face templates at once; their consent stays as it was."""
+    runtime, resident = await async_managed_resident(hass, context, resident_id)
+    await runtime.faces.async_erase(resident.resident_id)
+
+
+# What FaceGate keeps --------------------------------------------------------------------------
+
+
+def _summary(runtime: FaceGateRuntime, resident: Resident) -> dict[str, Any]:
+    """What a resident has, never the secret itself."""
+    consent = resident.face_consent
+    return {
+        "resident_id": resident.resident_id,
+        "name": resident.name,
+        "household": runtime.household_names.get(resident.household_id),
+        "linked_user": resident.user_id,
+        "show_name": resident.show_name,
+        "has_pin": resident.pin is not None,
+        "has_duress_pin": resident.duress_pin is not None,
+        "cards": len(resident.cards),
+        "face_consent": (
+            {"given_at": consent.given_at, "recorded_by": consent.recorded_by} if consent else None
+        ),
+        "face_samples": runtime.faces.gallery.sample_count(resident.resident_id),
+    }
+
+
+def _history(runtime: FaceGateRuntime, resident: Resident) -> list[dict[str, Any]]:
+    return [
+        {
+            "time": r.time,
+            "door": runtime.doors[r.door_id].name if r.door_id in runtime.doors else None,
+            "method": r.method,
+            "outcome": r.outcome.value,
+            "reason": r.reason,
+            "count": r.count,
+        }
+        for r in runtime.audit.records
+        if r.resident_id == resident.resident_id
+    ]
+
+
+async def async_resident_export(
+    hass: HomeAssistant, context: Context, resident_id: str
+) -> dict[str, Any]:
+    """Everything FaceGate keeps about a resident, as metadata: never a hash or a template."""
+    runtime, resident = await async_own_or_admin_resident(hass, context, resident_id)
+    return {**_summary(runtime, resident), "access_history": _history(runtime, resident)}
+
+
+async def async_resident_ledger(
+    hass: HomeAssistant, context: Context, resident_id: str
+) -> dict[str, Any]:
+    """The resident's privacy ledger: every decision about them, their consent, the retention."""
+    runtime, resident = await async_own_or_admin_resident(hass, context, resident_id)
+    consent = resident.face_consent
+    return {
+        "resident_id": resident.resident_id,
+        "records": list(reversed(_history(runtime, resident))),  # newest first
+        "consent": (
+            {"given_at": consent.given_at, "recorded_by": consent.recorded_by} if consent else None
+        ),
+        "retention_days": runtime.audit.retention / 86400,
+    }
+
+
+async def async_resident_erase(hass: HomeAssistant, context: Context, resident_id: str) -> None:
+    """Erase a resident's credentials and face at once: consent, templates, PINs and cards.
+
+    The resident stays (an admin removes residents); the audit keeps its records, which hold
+    no secret, until the retention ends.
+    """
+    runtime, resident = await async_own_or_admin_resident(hass, context, resident_id)
+    directory = runtime.directory
+    directory.set_face_consent(resident.resident_id, None)
+    directory.set_pin(resident.resident_id, None)
+    directory.set_pin(resident.resident_id, None, duress=True)
+    for digest in list(resident.cards):
+        directory.remove_card(resident.resident_id, digest)
+    await runtime.async_save()
+    await runtime.faces.async_erase(resident.resident_id)
+
+
+def _household_view(runtime: FaceGateRuntime, household_id: str) -> dict[str, Any]:
+    household = runtime.directory.household(household_id)
+    return {
+        "household_id": household_id,
+        "name": runtime.household_names.get(household_id),
+        "modes": sorted(household.modes),
+        "policy": household.policy.value,
+        "doors": sorted(d.name for d in runtime.doors.values() if household_id in d.household_ids),
+    }
+
+
+async def async_me(hass: HomeAssistant, context: Context) -> dict[str, Any]:
+    """The calling user's residents and their households, and whether they are an admin."""
+    residents = []
+    for runtime in loaded_runtimes(hass):
+        for resident in runtime.directory.residents_of_user(context.user_id or ""):
+            residents.append(
+                {
+                    **_summary(runtime, resident),
+                    "household": _household_view(runtime, resident.household_id),
+                }
+            )
+    return {"admin": await async_is_admin(hass, context.user_id), "residents": residents}
+
+
+async def async_overview(hass: HomeAssistant, context: Context) -> dict[str, Any]:
+    """Admins: every household and resident with what each has, never the secrets."""
+    if not await async_is_admin(hass, context.user_id):
+        raise AccessError("not_allowed")
+    households = []
+    for runtime in loaded_runtimes(hass):
+        for household_id in runtime.household_names:
+            households.append(
+                {
+                    **_household_view(runtime, household_id),
+                    "site": runtime.site_name,
+                    "residents": [
+                        _summary(runtime, r) for r in runtime.directory.residents_of([household_id])
+                    ],
+                }
+            )
+    return {"households": households}
