@@ -27,7 +27,9 @@ from .conftest import load_rgb
 TIMEOUT = 30.0
 SCENE = "_scenes/bbt_cast_6.jpg"  # 6 faces: about 0.6 s of encoding in the child
 PORTRAIT = "kit_harington/2.jpg"  # 630x374, one face: about 0.2 s
-SLOW_FRAME = np.full((1080, 1920, 3), 128, dtype=np.uint8)  # no face, ~0.8 s of HOG
+# No face, a 4K frame: long enough for a call to be caught in flight (about 0.6 s at the door's
+# detection scale on an idle core; the kill test freezes the child, so it needs no margin).
+SLOW_FRAME = np.full((2160, 3840, 3), 128, dtype=np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -255,7 +257,7 @@ def test_killed_during_a_call(worker: EngineWorker, portrait: np.ndarray) -> Non
     starts = worker.starts
     call = InThread(lambda: worker.analyze(SLOW_FRAME, TIMEOUT))
     wait_busy(worker)
-    time.sleep(0.2)
+    os.kill(pid, signal.SIGSTOP)  # frozen mid-call, however fast the machine
     os.kill(pid, signal.SIGKILL)
     call.join()
     assert isinstance(call.error, EngineError)
