@@ -45,6 +45,7 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClien
 
 from custom_components.facegate.const import DOMAIN
 from custom_components.facegate.gate import EVENT_ACCESS
+from custom_components.facegate.logbook import REASONS
 
 from .conftest import setup_site, site_entry
 from .test_doors import LOCK, OTHER_PIN, PIN, add_resident, call, unlock
@@ -231,6 +232,17 @@ async def test_a_wrong_pin_notifies_for_its_door_only(
     assert messages(notify) == [
         ("FaceGate: Front door", "Access denied (PIN): this code or card is not valid here.")
     ]
+
+
+def test_the_denied_access_blueprint_knows_every_reason() -> None:
+    """Each refusal the integration can give has a wording and can be ignored in the blueprint."""
+    blueprint = yaml_util.load_yaml_dict(BLUEPRINTS / DENIED)
+    select = blueprint["blueprint"]["input"]["ignored_reasons"]["selector"]["select"]
+    reasons_map = re.search(r"set reasons = \{(.*?)\}", blueprint["variables"]["message"], re.S)
+    assert reasons_map is not None
+
+    assert {option["value"] for option in select["options"]} == set(REASONS)
+    assert set(re.findall(r"'(\w+)':", reasons_map.group(1))) == set(REASONS)
 
 
 async def test_denials_name_the_reason_and_respect_the_ignored_ones(
