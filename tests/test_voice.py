@@ -115,6 +115,28 @@ async def test_assist_unlock_needs_a_second_factor(
     ]
 
 
+async def test_assist_says_the_refusal_it_does_not_wait_for(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    """Home Assistant's unlock intent waits only briefly for the lock, then answers "unlocked"
+    and lets the call go on in the background. The door must refuse before that wait ends,
+    however busy the machine: here the wait is cut to nothing, so only a refusal decided
+    without waiting for anything (no storage write, no executor) reaches the speaker."""
+    await voice_site(hass, hass_admin_user)
+    for handler in hass.data[intent.DATA_KEY].values():
+        if isinstance(handler, intent.DynamicServiceIntentHandler):
+            handler.service_timeout = 0
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    result = await say(hass, "unlock the front door", hass_admin_user)
+    await hass.async_block_till_done()
+
+    assert result.response.response_type is conversation.intent.IntentResponseType.ERROR
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [e.data["reason"] for e in events] == ["voice_second_factor_needed"]
+    assert "unlocked" not in speech(result).casefold()
+
+
 @pytest.mark.parametrize(
     ("text", "language", "answer"),
     [

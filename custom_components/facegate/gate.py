@@ -117,10 +117,13 @@ async def async_card_digest(hass: HomeAssistant, runtime: FaceGateRuntime, uid: 
 
 
 async def async_publish(
-    hass: HomeAssistant, runtime: FaceGateRuntime, decision: Decision
+    hass: HomeAssistant, runtime: FaceGateRuntime, decision: Decision, *, store_later: bool = False
 ) -> Decision:
-    """Store the decision, open the door if granted, and tell the bus and the door's entities."""
-    if decision.reason == "locked_out":
+    """Store the decision, open the door if granted, and tell the bus and the door's entities.
+
+    With `store_later`, a refusal is told at once and stored a moment later: nothing is awaited.
+    """
+    if decision.reason == "locked_out" or (store_later and not decision.granted):
         # Refused unheard: only a folded audit count changes, so a burst of attempts
         # (brute force) costs one write every few seconds, not one each.
         runtime.store.async_delayed_save(runtime.as_dict, LOCKED_OUT_SAVE_DELAY)

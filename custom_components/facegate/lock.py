@@ -139,10 +139,7 @@ class DoorLock(FaceGateEntity, LockEntity):
             )
             await gate.async_publish(self.hass, runtime, decision)
         elif voice.in_conversation():  # Assist's unlock intent, or an LLM agent's action
-            user_id = self._context.user_id if self._context else None
-            decision = await voice.async_voice_unlock(
-                self.hass, runtime, door_id, code, user_id=user_id
-            )
+            decision = await self._async_decide_spoken(code)
         elif code:
             decision = await gate.async_present_pin(self.hass, runtime, door_id, code)
         else:
@@ -152,6 +149,18 @@ class DoorLock(FaceGateEntity, LockEntity):
                 await async_codeless_decision(self.hass, runtime, self._door, self._context),
             )
         return decision
+
+    async def _async_decide_spoken(self, code: str | None) -> Decision:
+        runtime, door_id = self._runtime, self._door.door_id
+        user_id = self._context.user_id if self._context else None
+        if code:
+            return await voice.async_voice_unlock(
+                self.hass, runtime, door_id, code, user_id=user_id
+            )
+        decision = voice.decide_without_code(self.hass, runtime, door_id, voice.requester(user_id))
+        # A refusal awaits nothing (stored a moment later), so that Assist's unlock intent,
+        # which answers "unlocked" after 0.2 s, hears it.
+        return await gate.async_publish(self.hass, runtime, decision, store_later=True)
 
     async def _async_release(self, decision: Decision) -> None:
         """Carry out a granted decision: move the bolt, then relock after the delay."""

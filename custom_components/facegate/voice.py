@@ -67,17 +67,29 @@ async def async_voice_unlock(
     device_id: str | None = None,
 ) -> Decision:
     """Decide on a spoken unlock request, with the PIN said along with it if any."""
-    if refused := await async_refuse_if_off(hass, runtime, door_id):
-        return refused
-    door, now = runtime.doors[door_id], time.time()
     if code:
+        if refused := await async_refuse_if_off(hass, runtime, door_id):
+            return refused
         return await gate.async_present_pin(hass, runtime, door_id, code)
+    decision = decide_without_code(hass, runtime, door_id, requester(user_id, device_id))
+    return await gate.async_publish(hass, runtime, decision)
+
+
+def decide_without_code(
+    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, who: Requester
+) -> Decision:
+    """The decision on a spoken request without a PIN, made at once: nothing is awaited.
+
+    Home Assistant's own unlock intent waits only 0.2 s for the lock and then answers
+    "unlocked" while the call goes on; a refusal that came later would go unheard.
+    """
+    door, now = runtime.doors[door_id], time.time()
+    if refused := runtime.controller.refuse_voice(door.rules, now):
+        return refused
     if refused := runtime.controller.refuse_if_locked_out(door.rules, METHOD_VOICE, now):
-        return await gate.async_publish(hass, runtime, refused)
-    recognised = take_recognition(hass, runtime, door_id, requester(user_id, device_id), now)
-    return await gate.async_publish(
-        hass, runtime, runtime.controller.decide_voice(door.rules, recognised, now)
-    )
+        return refused
+    recognised = take_recognition(hass, runtime, door_id, who, now)
+    return runtime.controller.decide_voice(door.rules, recognised, now)
 
 
 async def async_refuse_if_off(
