@@ -7,11 +7,12 @@ import pytest
 from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
 # Importing the integration here makes the `hass` fixture find this repository's
 # custom_components package, not the test plugin's own.
 from custom_components.facegate.const import (
+    CONF_ALLOW_AUTOMATION_UNLOCK,
     CONF_HOUSEHOLD_IDS,
     CONF_MODES,
     CONF_POLICY,
@@ -26,6 +27,7 @@ from custom_components.facegate.const import (
 FLAT_1 = "household_flat_1"
 FLAT_2 = "household_flat_2"
 FRONT_DOOR = "door_front"
+BACK_DOOR = "door_back"
 READER = "reader-device-id"  # replaced by a real device id where a test needs one
 
 
@@ -49,9 +51,15 @@ def hass_config_dir(tmp_path: Path) -> str:
 
 
 def site_entry(
-    *, door: dict[str, Any] | None = None, flat_1: dict[str, Any] | None = None
+    *,
+    door: dict[str, Any] | None = None,
+    flat_1: dict[str, Any] | None = None,
+    back_door: dict[str, Any] | None = None,
 ) -> MockConfigEntry:
-    """A site with households Flat 1 and Flat 2 and a front door serving Flat 1 only."""
+    """A site with households Flat 1 and Flat 2 and a front door serving Flat 1 only.
+
+    With `back_door`, a back door too: the front door's settings, changed by `back_door`.
+    """
     household = {CONF_MODES: ["card", "pin"], CONF_POLICY: "any"}
     door_data = {
         CONF_TARGET_ENTITY_ID: None,
@@ -60,6 +68,9 @@ def site_entry(
         CONF_RELOCK_DELAY: 5,
         **(door or {}),
     }
+    doors = [_subentry(SUBENTRY_DOOR, FRONT_DOOR, "Front door", door_data)]
+    if back_door is not None:
+        doors.append(_subentry(SUBENTRY_DOOR, BACK_DOOR, "Back door", {**door_data, **back_door}))
     return MockConfigEntry(
         domain=DOMAIN,
         title="Home",
@@ -68,7 +79,7 @@ def site_entry(
         subentries_data=[
             _subentry(SUBENTRY_HOUSEHOLD, FLAT_1, "Flat 1", {**household, **(flat_1 or {})}),
             _subentry(SUBENTRY_HOUSEHOLD, FLAT_2, "Flat 2", household),
-            _subentry(SUBENTRY_DOOR, FRONT_DOOR, "Front door", door_data),
+            *doors,
         ],
     )
 
@@ -85,3 +96,26 @@ async def setup_site(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigE
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+@pytest.fixture
+async def world(
+    hass: HomeAssistant, hass_admin_user: MockUser, hass_read_only_user: MockUser
+) -> Any:
+    """test_security_access's world, whose door keeps automations out (the default)."""
+    # Imported here: that module imports this one.
+    from .test_security_access import make_world  # noqa: PLC0415
+
+    return await make_world(hass, hass_admin_user, hass_read_only_user)
+
+
+@pytest.fixture
+async def open_world(
+    hass: HomeAssistant, hass_admin_user: MockUser, hass_read_only_user: MockUser
+) -> Any:
+    """The same world, whose door lets automations unlock without a code."""
+    from .test_security_access import make_world  # noqa: PLC0415
+
+    return await make_world(
+        hass, hass_admin_user, hass_read_only_user, **{CONF_ALLOW_AUTOMATION_UNLOCK: True}
+    )

@@ -32,7 +32,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.facegate import callers
-from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK, DOMAIN
+from custom_components.facegate.const import DOMAIN
 from custom_components.facegate.face.models import engine_available
 from custom_components.facegate.gate import EVENT_ACCESS
 
@@ -40,26 +40,7 @@ from .conftest import FLAT_2, FRONT_DOOR, READER
 from .test_device_triggers import automations
 from .test_doors import LOCK, add_resident, unlock
 from .test_issue11_side_door import ISSUE, STRIKE, household_user, side_door, switch_target
-from .test_security_access import CARD, World, locked, make_world
-
-
-@pytest.fixture
-async def world(
-    hass: HomeAssistant, hass_admin_user: MockUser, hass_read_only_user: MockUser
-) -> World:
-    """test_actions' site, whose door keeps automations out (the default)."""
-    return await make_world(hass, hass_admin_user, hass_read_only_user)
-
-
-@pytest.fixture
-async def open_world(
-    hass: HomeAssistant, hass_admin_user: MockUser, hass_read_only_user: MockUser
-) -> World:
-    """The same site, whose door lets automations unlock without a code."""
-    return await make_world(
-        hass, hass_admin_user, hass_read_only_user, **{CONF_ALLOW_AUTOMATION_UNLOCK: True}
-    )
-
+from .test_security_access import CARD, World, locked
 
 # Card numbers presented remotely (issue 11, scenario 1) ------------------------------------------
 

@@ -59,22 +59,6 @@ async def make_world(hass: HomeAssistant, admin: User, read_only: User, **door: 
     return world
 
 
-@pytest.fixture
-async def world(hass: HomeAssistant, hass_admin_user: User, hass_read_only_user: User) -> World:
-    """The site of test_actions, whose door keeps automations out (the default)."""
-    return await make_world(hass, hass_admin_user, hass_read_only_user)
-
-
-@pytest.fixture
-async def open_world(
-    hass: HomeAssistant, hass_admin_user: User, hass_read_only_user: User
-) -> World:
-    """The same site, whose door lets automations unlock without a code."""
-    return await make_world(
-        hass, hass_admin_user, hass_read_only_user, **{CONF_ALLOW_AUTOMATION_UNLOCK: True}
-    )
-
-
 def locked(hass: HomeAssistant) -> bool:
     return hass.states.get(LOCK).state == LockState.LOCKED
 

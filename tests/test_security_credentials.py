@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.lock.const import LockState
-from homeassistant.const import ATTR_ENTITY_ID, CONF_NAME
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.util import dt as dt_util
@@ -31,24 +31,16 @@ from custom_components.facegate.access.credentials import card_digest, check_pin
 from custom_components.facegate.access.errors import AccessError
 from custom_components.facegate.const import (
     CONF_HOUSEHOLD_IDS,
-    CONF_MODES,
     CONF_POLICY,
-    CONF_READER_DEVICE_IDS,
-    CONF_RELOCK_DELAY,
-    CONF_TARGET_ENTITY_ID,
-    DOMAIN,
-    SUBENTRY_DOOR,
-    SUBENTRY_HOUSEHOLD,
 )
 from custom_components.facegate.gate import EVENT_ACCESS
 from custom_components.facegate.logbook import describe_decision
 
-from .conftest import FLAT_1, FLAT_2, FRONT_DOOR, READER, _subentry, setup_site, site_entry
+from .conftest import BACK_DOOR, FLAT_2, FRONT_DOOR, READER, setup_site, site_entry
 from .test_doors import CARD, LOCK, OTHER_PIN, PIN, add_resident, call, read_store, unlock
 
 DURESS_PIN = "917364"
 WRONG_PIN = "864209"
-BACK_DOOR = "door_back"
 BACK_LOCK = "lock.back_door"
 
 
@@ -73,28 +65,7 @@ async def give_card(hass: HomeAssistant, entry: MockConfigEntry, resident: str) 
 
 def shared_reader_site(flat_1: dict[str, Any] | None = None) -> MockConfigEntry:
     """Flat 1 behind the front door, Flat 2 behind the back door, one reader for both."""
-    household = {CONF_MODES: ["card", "pin"], CONF_POLICY: "any"}
-
-    def door(household_id: str) -> dict[str, Any]:
-        return {
-            CONF_TARGET_ENTITY_ID: None,
-            CONF_HOUSEHOLD_IDS: [household_id],
-            CONF_READER_DEVICE_IDS: [READER],
-            CONF_RELOCK_DELAY: 5,
-        }
-
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title="Home",
-        data={CONF_NAME: "Home"},
-        unique_id="home",
-        subentries_data=[
-            _subentry(SUBENTRY_HOUSEHOLD, FLAT_1, "Flat 1", {**household, **(flat_1 or {})}),
-            _subentry(SUBENTRY_HOUSEHOLD, FLAT_2, "Flat 2", household),
-            _subentry(SUBENTRY_DOOR, FRONT_DOOR, "Front door", door(FLAT_1)),
-            _subentry(SUBENTRY_DOOR, BACK_DOOR, "Back door", door(FLAT_2)),
-        ],
-    )
+    return site_entry(flat_1=flat_1, back_door={CONF_HOUSEHOLD_IDS: [FLAT_2]})
 
 
 @pytest.fixture
