@@ -22,6 +22,7 @@ from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
@@ -314,6 +315,27 @@ def test_scenario5_call_origins_are_bounded_and_expire() -> None:
     assert origins.user_of(root.id, 5.0) is None
     assert origins.user_of(other.id, 5.0) == "alice"
     assert sum(1 for _ in origins._users) <= callers.PER_USER + 1
+
+
+async def test_scenario5_exposing_a_target_without_a_registry_entry_raises_the_issue_at_once(
+    hass: HomeAssistant,
+) -> None:
+    """A YAML switch without a unique id has no registry entry: its exposure is kept apart."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    switch = {"name": "Strike", "turn_on": [], "turn_off": []}
+    assert await async_setup_component(hass, "template", {"template": [{"switch": [switch]}]})
+    assert er.async_get(hass).async_get("switch.strike") is None
+    async_expose_entity(hass, "conversation", "switch.strike", False)
+    await setup_site(hass, site_entry(door={"target_entity_id": "switch.strike"}))
+    issue_id = f"exposed_{FRONT_DOOR}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+    async_expose_entity(hass, "conversation", "switch.strike", True)
+    await hass.async_block_till_done()
+
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_placeholders["entities"] == "switch.strike"
 
 
 async def test_scenario5_exposed_lock_or_target_raises_a_repair_issue(

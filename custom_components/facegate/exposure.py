@@ -11,7 +11,10 @@ Assistant set up in YAML (`alexa:`, `google_assistant:`) and other bridges (Matt
 from typing import Any, Final
 
 from homeassistant.components.homeassistant.const import DATA_EXPOSED_ENTITIES
-from homeassistant.components.homeassistant.exposed_entities import async_should_expose
+from homeassistant.components.homeassistant.exposed_entities import (
+    async_listen_entity_updates,
+    async_should_expose,
+)
 from homeassistant.config_entries import SIGNAL_CONFIG_ENTRY_CHANGED, ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
@@ -72,6 +75,9 @@ def async_watch(hass: HomeAssistant, door: DoorConfig, lock_entity_id: str) -> C
         hass.bus.async_listen(er.EVENT_ENTITY_REGISTRY_UPDATED, _entity_changed),
         async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _entry_changed),
     ]
+    if DATA_EXPOSED_ENTITIES in hass.data:
+        # Entities without a registry entry keep their settings there, not in the registry.
+        stops += [async_listen_entity_updates(hass, name, _check) for name in ASSISTANTS]
     _check()
 
     @callback
