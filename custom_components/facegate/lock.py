@@ -137,19 +137,22 @@ class DoorLock(FaceGateEntity, LockEntity):
             decision = runtime.controller.record(
                 Decision(door_id, "pin", Outcome.DENIED, "default_code"), time.time()
             )
-            await gate.async_publish(self.hass, runtime, decision)
+            await gate.async_publish(self.hass, runtime, decision, self._context)
         elif voice.in_conversation():  # Assist's unlock intent, or an LLM agent's action
             user_id = self._context.user_id if self._context else None
             decision = await voice.async_voice_unlock(
                 self.hass, runtime, door_id, code, user_id=user_id
             )
         elif code:
-            decision = await gate.async_present_pin(self.hass, runtime, door_id, code)
+            decision = await gate.async_present_pin(
+                self.hass, runtime, door_id, code, self._context
+            )
         else:
             decision = await gate.async_publish(
                 self.hass,
                 runtime,
                 await async_codeless_decision(self.hass, runtime, self._door, self._context),
+                self._context,
             )
         return decision
 
