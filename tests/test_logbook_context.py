@@ -17,7 +17,7 @@ from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK
 from custom_components.facegate.gate import EVENT_ACCESS
 
 from .conftest import setup_site, site_entry
-from .test_doors import LOCK, OTHER_PIN
+from .test_doors import CARD, LOCK, OTHER_PIN
 
 # A household's convenience: after a refused PIN, open for the courier anyway.
 OPEN_ON_DENIAL = {
@@ -71,3 +71,24 @@ async def test_a_keypad_refusal_still_lets_the_automation_open_where_the_door_al
     await hass.async_block_till_done()
 
     assert hass.states.get(LOCK).state == LockState.UNLOCKED  # type: ignore[union-attr]
+
+
+async def test_a_card_number_sent_by_a_user_is_refused_in_their_name(
+    hass: HomeAssistant, hass_owner_user: MockUser
+) -> None:
+    await setup_site(hass, site_entry())
+    guest = await hass.auth.async_create_user("Guest", group_ids=["system-users"])
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            "facegate",
+            "present_credential",
+            {ATTR_ENTITY_ID: LOCK, "card_uid": CARD},
+            blocking=True,
+            context=Context(user_id=guest.id),
+        )
+
+    assert [(e.data["reason"], e.context.user_id) for e in events] == [
+        ("card_needs_reader", guest.id)
+    ]

@@ -67,7 +67,11 @@ async def _async_decide_pin(
 
 
 async def async_present_card(
-    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, uid: str
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    door_id: str,
+    uid: str,
+    context: Context | None = None,
 ) -> Decision:
     """Check a card at a door, and open it if granted."""
     door = runtime.doors[door_id]
@@ -77,7 +81,7 @@ async def async_present_card(
         else:
             digest = await async_card_digest(hass, runtime, uid)
             decision = runtime.controller.decide_card(door.rules, digest, time.time())
-    return await async_publish(hass, runtime, decision)
+    return await async_publish(hass, runtime, decision, context)
 
 
 async def async_present_card_at_reader(

@@ -223,7 +223,8 @@ async def _async_check_card_source(
     if user_id is None or await async_is_admin(hass, user_id):
         return
     refused = Decision(door_id, Mode.CARD, Outcome.DENIED, CARD_NEEDS_READER)
-    await gate.async_publish(hass, runtime, runtime.controller.record(refused, time.time()))
+    decision = runtime.controller.record(refused, time.time())
+    await gate.async_publish(hass, runtime, decision, call.context)
     raise AccessError(CARD_NEEDS_READER)
 
 
@@ -408,7 +409,7 @@ async def _present_credential(hass: HomeAssistant, call: ServiceCall) -> Service
         decision = await gate.async_present_pin(hass, runtime, door_id, pin, call.context)
     elif uid := call.data.get(ATTR_CARD_UID):
         await _async_check_card_source(hass, runtime, door_id, call)
-        decision = await gate.async_present_card(hass, runtime, door_id, uid)
+        decision = await gate.async_present_card(hass, runtime, door_id, uid, call.context)
     else:
         raise AccessError("credential_missing")
     return {
