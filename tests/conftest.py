@@ -9,8 +9,6 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
-# Importing the integration here makes the `hass` fixture find this repository's
-# custom_components package, not the test plugin's own.
 from custom_components.facegate.const import (
     CONF_ALLOW_AUTOMATION_UNLOCK,
     CONF_HOUSEHOLD_IDS,
@@ -23,6 +21,10 @@ from custom_components.facegate.const import (
     SUBENTRY_DOOR,
     SUBENTRY_HOUSEHOLD,
 )
+
+# Importing the integration here makes the `hass` fixture find this repository's
+# custom_components package, not the test plugin's own.
+from custom_components.facegate.event import DoorAccessEvent
 
 FLAT_1 = "household_flat_1"
 FLAT_2 = "household_flat_2"
@@ -38,6 +40,12 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 
 # The plain `hass` fixture depends on `hass_storage`, whose mock_storage() keeps Store files in
 # memory. Overriding it keeps every Store on the real disk, in the test's own config directory.
+@pytest.fixture(autouse=True)
+def access_event_entity_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read the door's event entity, which a new install has disabled (event.py)."""
+    monkeypatch.setattr(DoorAccessEvent, "_attr_entity_registry_enabled_default", True)
+
+
 @pytest.fixture
 def hass_storage() -> dict[str, Any]:
     """Keep Home Assistant's Store on the real disk."""

@@ -3,12 +3,7 @@
 from typing import Any
 
 import probatio
-from homeassistant.config_entries import (
-    ConfigEntry,
-    ConfigFlow,
-    ConfigFlowResult,
-    ConfigSubentryFlow,
-)
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, ConfigSubentryFlow
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.util import slugify
@@ -44,6 +39,34 @@ class FaceGateConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Rename the site (its doors and households have their own reconfigure steps)."""
+        entry: FaceGateConfigEntry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            unique_id = slugify(name)
+            if not is_valid_name(name):
+                errors[CONF_NAME] = "invalid_name"
+            elif any(
+                other.unique_id == unique_id and other.entry_id != entry.entry_id
+                for other in self._async_current_entries(include_ignore=False)
+            ):
+                errors[CONF_NAME] = "already_configured"  # a field error: the input stays
+            else:
+                return self.async_update_reload_and_abort(
+                    entry, unique_id=unique_id, title=name, data_updates={CONF_NAME: name}
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                SITE_SCHEMA, user_input or {CONF_NAME: entry.title}
+            ),
+            errors=errors,
+        )
+
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: FaceGateConfigEntry) -> SiteOptionsFlow:
@@ -53,7 +76,7 @@ class FaceGateConfigFlow(ConfigFlow, domain=DOMAIN):
     @classmethod
     @callback
     def async_get_supported_subentry_types(
-        cls, config_entry: ConfigEntry
+        cls, config_entry: FaceGateConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Offer doors and households; fixed, because Home Assistant caches this per entry."""
         return {SUBENTRY_DOOR: DoorSubentryFlow, SUBENTRY_HOUSEHOLD: HouseholdSubentryFlow}

@@ -1,7 +1,7 @@
 """One event entity per door: granted, denied, duress, lockout and unknown face.
 
 Its attributes hold what a resident may see: the method, the reason code, and a resident's
-name only where they allow it.
+name only where they allow it. It is disabled until a user enables it (see the class).
 """
 
 from homeassistant.components.event import EventEntity
@@ -40,6 +40,10 @@ class DoorAccessEvent(FaceGateEntity, EventEntity):
     """The latest access decision at a door."""
 
     _attr_translation_key = "access"
+    # Off until a user turns it on: Home Assistant's logbook writes a line for each state of an
+    # event entity, beside the decision's own line (logbook.py, with the reason and the user),
+    # so two lines per decision. Automations have the facegate_access event and device triggers.
+    _attr_entity_registry_enabled_default = False
 
     def __init__(self, runtime: FaceGateRuntime, door: DoorConfig) -> None:
         super().__init__(door_device(door), f"{door.door_id}_access")

@@ -11,7 +11,7 @@ import time
 import weakref
 from typing import Any
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 
@@ -20,6 +20,7 @@ from .access.credentials import PIN_PATTERN, card_digest, pin_lookup
 from .access.errors import AccessError
 from .access.modes import Mode
 from .const import DOMAIN
+from .permissions import async_requester
 from .runtime import DoorConfig, FaceGateRuntime
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,13 +35,17 @@ _DOOR_LOCKS: weakref.WeakKeyDictionary[AccessController, dict[str, asyncio.Lock]
 
 
 async def async_present_pin(
-    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, pin: str
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    door_id: str,
+    pin: str,
+    context: Context | None = None,
 ) -> Decision:
     """Check a PIN (or a visitor code) at a door, and open it if granted."""
     door = runtime.doors[door_id]
     async with _door_lock(runtime, door_id):
         decision = await _async_decide_pin(hass, runtime, door, pin)
-    return await async_publish(hass, runtime, decision)
+    return await async_publish(hass, runtime, decision, context)
 
 
 async def _async_decide_pin(
@@ -62,7 +67,11 @@ async def _async_decide_pin(
 
 
 async def async_present_card(
-    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, uid: str
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    door_id: str,
+    uid: str,
+    context: Context | None = None,
 ) -> Decision:
     """Check a card at a door, and open it if granted."""
     door = runtime.doors[door_id]
@@ -72,7 +81,7 @@ async def async_present_card(
         else:
             digest = await async_card_digest(hass, runtime, uid)
             decision = runtime.controller.decide_card(door.rules, digest, time.time())
-    return await async_publish(hass, runtime, decision)
+    return await async_publish(hass, runtime, decision, context)
 
 
 async def async_present_card_at_reader(
@@ -117,11 +126,18 @@ async def async_card_digest(hass: HomeAssistant, runtime: FaceGateRuntime, uid: 
 
 
 async def async_publish(
-    hass: HomeAssistant, runtime: FaceGateRuntime, decision: Decision, *, store_later: bool = False
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    decision: Decision,
+    context: Context | None = None,
+    *,
+    store_later: bool = False,
 ) -> Decision:
     """Store the decision, open the door if granted, and tell the bus and the door's entities.
 
-    With `store_later`, a refusal is told at once and stored a moment later: nothing is awaited.
+    The event carries the caller's context (the logbook names the user who asked), and an
+    admin's unlock without a code names that admin: nothing else says who opened. With
+    `store_later`, a refusal is told at once and stored a moment later: nothing is awaited.
     """
     if decision.reason == "locked_out" or (store_later and not decision.granted):
         # Refused unheard: only a folded audit count changes, so a burst of attempts
@@ -129,7 +145,11 @@ async def async_publish(
         runtime.store.async_delayed_save(runtime.as_dict, LOCKED_OUT_SAVE_DELAY)
     else:
         await runtime.async_save()
-    hass.bus.async_fire(EVENT_ACCESS, event_data(runtime, decision))
+    data = event_data(runtime, decision)
+    if decision.reason == "admin" and (user_id := await async_requester(hass, context)):
+        user = await hass.auth.async_get_user(user_id)
+        data["user"] = user.name if user else None
+    hass.bus.async_fire(EVENT_ACCESS, data, context=context)
     async_dispatcher_send(hass, SIGNAL_DECISION.format(decision.door_id), decision)
     if decision.granted and (release := runtime.releases.get(decision.door_id)):
         try:

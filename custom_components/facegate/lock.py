@@ -137,16 +137,19 @@ class DoorLock(FaceGateEntity, LockEntity):
             decision = runtime.controller.record(
                 Decision(door_id, "pin", Outcome.DENIED, "default_code"), time.time()
             )
-            await gate.async_publish(self.hass, runtime, decision)
+            await gate.async_publish(self.hass, runtime, decision, self._context)
         elif voice.in_conversation():  # Assist's unlock intent, or an LLM agent's action
             decision = await self._async_decide_spoken(code)
         elif code:
-            decision = await gate.async_present_pin(self.hass, runtime, door_id, code)
+            decision = await gate.async_present_pin(
+                self.hass, runtime, door_id, code, self._context
+            )
         else:
             decision = await gate.async_publish(
                 self.hass,
                 runtime,
                 await async_codeless_decision(self.hass, runtime, self._door, self._context),
+                self._context,
             )
         return decision
 
@@ -160,7 +163,9 @@ class DoorLock(FaceGateEntity, LockEntity):
         decision = voice.decide_without_code(self.hass, runtime, door_id, voice.requester(user_id))
         # A refusal awaits nothing (stored a moment later), so that Assist's unlock intent,
         # which answers "unlocked" after 0.2 s, hears it.
-        return await gate.async_publish(self.hass, runtime, decision, store_later=True)
+        return await gate.async_publish(
+            self.hass, runtime, decision, self._context, store_later=True
+        )
 
     async def _async_release(self, decision: Decision) -> None:
         """Carry out a granted decision: move the bolt, then relock after the delay."""

@@ -111,6 +111,8 @@ def describe_decision(data: Mapping[str, Any]) -> str:
     if outcome == "granted" or data["reason"] == "duress":
         who = f" to {data['resident']}" if data.get("resident") else ""
         note = f": {data['note']}" if data.get("note") else ""
+        if data.get("user"):  # an admin's unlock without a code: the admin, by name
+            method = f"{data['user']} in Home Assistant"
         return f"granted{who} by {method}{alarm}{note}"
     reason = REASONS.get(data["reason"], data["reason"]).format(method=method)
     return f"{'locked out' if outcome == 'lockout' else 'denied'} ({method}): {reason}{alarm}"

@@ -255,9 +255,7 @@ class SiteOptionsFlow(OptionsFlow):
                 samples = await self._async_enrol_face(user_input)
             except AccessError as err:
                 errors["base"] = err.reason
-            except HomeAssistantError as err:
-                if err.translation_key != ISSUE_ENGINE:
-                    raise
+            except HomeAssistantError:  # its only one: the face engine cannot start (a repair)
                 errors["base"] = ISSUE_ENGINE
             else:
                 name = self._runtime.directory.residents[user_input[CONF_RESIDENT]].name

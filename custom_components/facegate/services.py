@@ -223,7 +223,8 @@ async def _async_check_card_source(
     if user_id is None or await async_is_admin(hass, user_id):
         return
     refused = Decision(door_id, Mode.CARD, Outcome.DENIED, CARD_NEEDS_READER)
-    await gate.async_publish(hass, runtime, runtime.controller.record(refused, time.time()))
+    decision = runtime.controller.record(refused, time.time())
+    await gate.async_publish(hass, runtime, decision, call.context)
     raise AccessError(CARD_NEEDS_READER)
 
 
@@ -371,7 +372,9 @@ async def _unlock(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
         decision = await voice.async_voice_unlock(hass, runtime, door_id, None)
     else:
         decision = await async_codeless_decision(hass, runtime, door, call.context)
-        decision = await gate.async_publish(hass, runtime, replace(decision, note=reason))
+        decision = await gate.async_publish(
+            hass, runtime, replace(decision, note=reason), call.context
+        )
     if not decision.granted:
         raise AccessError(f"denied_{decision.reason}")
     return None
@@ -403,10 +406,10 @@ async def _present_credential(hass: HomeAssistant, call: ServiceCall) -> Service
     ):
         decision = refused
     elif pin := call.data.get(ATTR_PIN):
-        decision = await gate.async_present_pin(hass, runtime, door_id, pin)
+        decision = await gate.async_present_pin(hass, runtime, door_id, pin, call.context)
     elif uid := call.data.get(ATTR_CARD_UID):
         await _async_check_card_source(hass, runtime, door_id, call)
-        decision = await gate.async_present_card(hass, runtime, door_id, uid)
+        decision = await gate.async_present_card(hass, runtime, door_id, uid, call.context)
     else:
         raise AccessError("credential_missing")
     return {

@@ -191,6 +191,11 @@ def test_first_hour_in_a_browser(site: Site, browser: Browser) -> None:
         _enrol_face_from_upload(page, site)
         _unlock_wrong_then_right(page, site)
         _open_logbook_until(page, site, "granted to resident by PIN")
+        # One line per decision: the wrong PIN's line, and no event entity line beside them.
+        expect(
+            page.get_by_text("denied (PIN): this code or card is not valid here")
+        ).to_be_visible()
+        expect(page.get_by_text("Access", exact=True)).to_have_count(0)
         _shot(page, "09-logbook")
     finally:  # where a failing run stopped, next to Home Assistant's log (hass.out)
         page.screenshot(path=site.config_dir.parent / "last.png")
