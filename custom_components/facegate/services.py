@@ -44,7 +44,7 @@ from .residents import (
     async_check_user,
 )
 from .runtime import FaceGateRuntime, loaded_runtimes
-from .tags import CARD_NEEDS_READER, ENROL_WINDOW
+from .tags import CARD_NEEDS_READER
 
 ATTR_HOUSEHOLD = "household"
 ATTR_RESIDENT_ID = "resident_id"
@@ -316,17 +316,9 @@ async def _remove_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
 
 
 async def _enrol_card(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    reader = call.data[ATTR_READER]
-    if not any(
-        reader in door.reader_device_ids and resident.household_id in door.household_ids
-        for door in runtime.doors.values()
-    ):
-        raise AccessError("unknown_reader")  # only at the doors of the resident's household
-    waiting, now = runtime.card_enrolments.get(reader), time.time()
-    if waiting and waiting[1] >= now and waiting[0] != resident.resident_id:
-        raise AccessError("enrol_reader_busy")  # nobody takes over another's window
-    runtime.card_enrolments[reader] = (resident.resident_id, now + ENROL_WINDOW)
+    await ops.async_resident_enrol_card(
+        hass, call.context, call.data[ATTR_RESIDENT_ID], call.data[ATTR_READER]
+    )
     return None
 
 

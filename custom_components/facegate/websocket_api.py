@@ -16,11 +16,14 @@ from homeassistant.components.websocket_api.const import WebSocketCommandHandler
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.event import async_call_later
 
 from . import operations as ops
 from .access.errors import AccessError
 from .const import DOMAIN
 from .face_photos import MAX_PHOTOS
+from .tags import ENROL_WINDOW, SIGNAL_CARD_ENROLMENT
 
 type Operation = Callable[[HomeAssistant, Context, dict[str, Any]], Awaitable[Any]]
 
@@ -40,7 +43,7 @@ async def _enrol_face(hass: HomeAssistant, ctx: Context, msg: dict[str, Any]) ->
     return {"samples": samples}
 
 
-RESIDENT = {probatio.Required("resident_id"): str}
+RESIDENT: dict[Any, Any] = {probatio.Required("resident_id"): str}
 COMMANDS: dict[str, tuple[dict[Any, Any], Operation]] = {
     "me": ({}, lambda hass, ctx, msg: ops.async_me(hass, ctx)),
     "overview": ({}, lambda hass, ctx, msg: ops.async_overview(hass, ctx)),
@@ -76,6 +79,18 @@ COMMANDS: dict[str, tuple[dict[Any, Any], Operation]] = {
         },
         lambda hass, ctx, msg: ops.async_resident_visitor_code(
             hass, ctx, msg["resident_id"], msg["valid_for_minutes"], msg["uses"]
+        ),
+    ),
+    "revoke_visitor_code": (
+        {**RESIDENT, probatio.Required("code_id"): str},
+        lambda hass, ctx, msg: ops.async_resident_revoke_visitor_code(
+            hass, ctx, msg["resident_id"], msg["code_id"]
+        ),
+    ),
+    "remove_card": (
+        {**RESIDENT, probatio.Required("card"): str},
+        lambda hass, ctx, msg: ops.async_resident_remove_card(
+            hass, ctx, msg["resident_id"], msg["card"]
         ),
     ),
     "enrol_face": (
@@ -115,6 +130,63 @@ def async_setup_websocket(hass: HomeAssistant) -> None:
     """Register every FaceGate websocket command."""
     for name, (schema, operation) in COMMANDS.items():
         websocket_api.async_register_command(hass, _command(name, schema, operation))
+    websocket_api.async_register_command(hass, _enrol_card)
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/enrol_card",
+        **RESIDENT,
+        probatio.Required("reader"): str,
+    }
+)
+@async_response
+async def _enrol_card(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Open the reader's enrolment window, then send one event: how the tap went, or timeout.
+
+    The result says when the window ends; the event never says which card it was.
+    """
+    try:
+        runtime, resident_id, until = await ops.async_resident_enrol_card(
+            hass, connection.context(msg), msg["resident_id"], msg["reader"]
+        )
+    except AccessError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key=err.reason
+        ) from None
+    reader, window = msg["reader"], (resident_id, until)
+
+    @callback
+    def _finish(result: str) -> None:
+        unsubscribe()
+        connection.subscriptions.pop(msg["id"], None)
+        connection.send_event(msg["id"], {"result": result})
+
+    @callback
+    def _on_tap(device_id: str, tapped_for: str, result: str) -> None:
+        if (device_id, tapped_for) == (reader, resident_id):
+            _finish(result)
+
+    @callback
+    def _on_timeout(_now: Any) -> None:
+        if runtime.card_enrolments.get(reader) == window:
+            del runtime.card_enrolments[reader]  # nobody tapped: the window closes
+        _finish("timeout")
+
+    unsubs = [
+        async_dispatcher_connect(hass, SIGNAL_CARD_ENROLMENT, _on_tap),
+        async_call_later(hass, ENROL_WINDOW, _on_timeout),
+    ]
+
+    @callback
+    def unsubscribe() -> None:
+        while unsubs:
+            unsubs.pop()()
+
+    connection.subscriptions[msg["id"]] = unsubscribe
+    connection.send_result(msg["id"], {"until": until})
 
 
 def _command(name: str, schema: dict[Any, Any], operation: Operation) -> WebSocketCommandHandler:

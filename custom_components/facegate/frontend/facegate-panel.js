@@ -31,6 +31,8 @@ const STYLE = `
   .status:empty { display: none; }
   .error { color: var(--error-color, #db4437); }
   .code { font-size: 28px; letter-spacing: 4px; font-weight: bold; }
+  ul.cards, ul.visitor-codes { list-style: none; padding: 0; margin: 8px 0; display: grid; gap: 6px; }
+  ul.cards li, ul.visitor-codes li { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
   .chips span { display: inline-block; padding: 2px 10px; margin: 2px; border-radius: 12px;
     background: var(--secondary-background-color, #eee); }
   table { width: 100%; border-collapse: collapse; font-size: 14px; }
@@ -52,6 +54,7 @@ class FaceGatePanel extends HTMLElement {
     this._overview = null;
     this._status = { text: "", error: false };
     this._code = null;
+    this._enrolling = {}; // resident id -> reader name, while a card enrolment window is open
   }
 
   set hass(hass) {
@@ -141,8 +144,9 @@ class FaceGatePanel extends HTMLElement {
         <h2 id="me-${id}">${esc(t("me"))}: ${esc(r.name)}</h2>
         ${this._pinForm(r, false)}
         ${this._pinForm(r, true)}
-        <p>${esc(t("cards"))}: ${esc(r.cards)}</p>
+        ${this._cards(r)}
         <h3>${esc(t("visitor_codes"))}</h3>
+        ${this._visitorCodes(r)}
         <div class="row">
           <label>${esc(t("valid_for"))}<input type="number" name="valid_for" min="5" max="10080" value="240"></label>
           <label>${esc(t("uses"))}<input type="number" name="uses" min="1" max="20" value="1"></label>
@@ -166,7 +170,7 @@ class FaceGatePanel extends HTMLElement {
       <section aria-labelledby="ledger-${id}" data-resident="${id}">
         <h2 id="ledger-${id}">${esc(t("ledger"))}</h2>
         <p class="muted">${esc(t("ledger_intro"))}</p>
-        ${ledger ? `<p>${esc(t("retention", { days: ledger.retention_days }))}</p>${this._records(ledger.records)}` : ""}
+        ${ledger ? `<p>${esc(t("retention", { days: ledger.retention_days }))}</p>${this._records(ledger.records)}${this._consentHistory(ledger.consent_history)}` : ""}
         <div class="row">
           <button class="action secondary" data-act="export">${esc(t("export"))}</button>
           <button class="action danger" data-act="erase">${esc(t("erase"))}</button>
@@ -185,6 +189,42 @@ class FaceGatePanel extends HTMLElement {
         <button class="action" data-act="set_${kind}">${esc(t("set"))}</button>
         ${has ? `<button class="action secondary" data-act="remove_${kind}">${esc(t("remove"))}</button>` : ""}
       </div>`;
+  }
+
+  _cards(r) {
+    const t = this.t;
+    const readers = r.household.readers;
+    // A card is shown by its number in the list only: never its UID.
+    const cards = r.card_refs
+      .map((ref, i) => `<li><span>${esc(t("card_n", { n: i + 1 }))}</span> <button class="action secondary" data-act="remove_card" data-card="${esc(ref)}" aria-label="${esc(t("remove_card_n", { n: i + 1 }))}">${esc(t("remove"))}</button></li>`)
+      .join("");
+    const waiting = this._enrolling[r.resident_id];
+    return `
+      <h3>${esc(t("cards"))}: <span class="cards-count">${esc(r.cards)}</span></h3>
+      ${cards ? `<ul class="cards">${cards}</ul>` : ""}
+      ${readers.length ? `<div class="row">
+          <label>${esc(t("reader"))}<select name="reader">${readers.map((x) => `<option value="${esc(x.reader)}">${esc(x.name)}</option>`).join("")}</select></label>
+          <button class="action" data-act="enrol_card" ${waiting ? "disabled" : ""}>${esc(t("enrol_card"))}</button>
+        </div>
+        ${waiting ? `<p class="card-waiting" role="status">${esc(t("tap_card", { reader: waiting }))}</p>` : ""}` : `<p class="muted">${esc(t("no_readers"))}</p>`}`;
+  }
+
+  _visitorCodes(r) {
+    const t = this.t;
+    if (!r.visitor_codes.length) return `<p class="muted">${esc(t("no_visitor_codes"))}</p>`;
+    const when = (s) => new Date(s * 1000).toLocaleString(this._hass.language);
+    return `<ul class="visitor-codes">${r.visitor_codes
+      .map((c) => `<li><span>${esc(t("code_valid", { until: when(c.valid_until), uses: c.uses_left }))}</span> <button class="action secondary" data-act="revoke_code" data-code="${esc(c.code_id)}">${esc(t("revoke"))}</button></li>`)
+      .join("")}</ul>`;
+  }
+
+  _consentHistory(history) {
+    const t = this.t;
+    if (!history.length) return "";
+    const rows = history
+      .map((c) => `<tr><td>${esc(new Date(c.time * 1000).toLocaleString(this._hass.language))}</td><td>${esc(t(c.given ? "consent_gave" : "consent_withdrew"))}</td><td>${esc(c.by ?? t("an_admin"))}</td></tr>`)
+      .join("");
+    return `<h3>${esc(t("consent_history"))}</h3><div class="scroll"><table class="consent-history"><thead><tr><th scope="col">${esc(t("time"))}</th><th scope="col">${esc(t("change"))}</th><th scope="col">${esc(t("by"))}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
   }
 
   _records(records) {
@@ -229,11 +269,38 @@ class FaceGatePanel extends HTMLElement {
         withdraw: () => confirm(t("withdraw_confirm")) && this._run("set_consent", { resident_id: id, consent: false }),
         enrol: () => this._run("enrol_face", { resident_id: id, camera: value("camera") }, (r) => t("enrolled", { n: r.samples })),
         remove_face: () => this._run("remove_face", { resident_id: id }),
+        remove_card: () => confirm(t("remove_card_confirm")) && this._run("remove_card", { resident_id: id, card: button.dataset.card }),
+        revoke_code: () => this._run("revoke_visitor_code", { resident_id: id, code_id: button.dataset.code }),
+        enrol_card: () => this._enrolCard(id, section.querySelector('[name="reader"]')),
         export: () => this._export(id),
         erase: () => confirm(t("erase_confirm")) && this._run("erase_me", { resident_id: id }),
       };
       button.addEventListener("click", () => actions[button.dataset.act]?.());
     }
+  }
+
+  async _enrolCard(id, select) {
+    // The server opens the reader's window and later sends one event: how the tap went.
+    const reader = select.value;
+    const name = select.selectedOptions[0]?.textContent || reader;
+    this._code = null;
+    try {
+      const unsubscribe = await this._hass.connection.subscribeMessage(
+        (event) => {
+          unsubscribe();
+          delete this._enrolling[id];
+          const ok = event.result === "enrolled";
+          this._status = { text: this.t(`card_${event.result}`), error: !ok };
+          this._load();
+        },
+        { type: "facegate/enrol_card", resident_id: id, reader }
+      );
+      this._enrolling[id] = name;
+      this._status = { text: "", error: false };
+    } catch (err) {
+      this._status = { text: err.message || String(err), error: true };
+    }
+    this._render();
   }
 
   async _export(id) {
