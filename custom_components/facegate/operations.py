@@ -250,6 +250,8 @@ def _history(runtime: FaceGateRuntime, resident: Resident) -> list[dict[str, Any
             "outcome": r.outcome.value,
             "reason": r.reason,
             "count": r.count,
+            # A scan in which the camera recognised the resident, whether or not it opened.
+            "face_recognised": "face" in r.method.split("+"),
         }
         for r in runtime.audit.records
         if r.resident_id == resident.resident_id

@@ -230,10 +230,17 @@ class FaceGatePanel extends HTMLElement {
   _records(records) {
     const t = this.t;
     if (!records.length) return `<p class="muted">${esc(t("no_records"))}</p>`;
+    const method = (m) => m.split("+").map((part) => t(`method_${part}`)).join(" + ");
     const rows = records
-      .map((r) => `<tr><td>${esc(new Date(r.time * 1000).toLocaleString(this._hass.language))}</td><td>${esc(r.door)}</td><td>${esc(r.method)}</td><td>${esc(r.outcome)}${r.count > 1 ? ` ×${esc(r.count)}` : ""}</td></tr>`)
+      .map((r) => `<tr class="${r.face_recognised ? "face-seen" : ""}"><td>${esc(new Date(r.time * 1000).toLocaleString(this._hass.language))}</td><td>${esc(r.door)}</td><td>${esc(method(r.method))}${r.face_recognised ? `<br><span class="muted">${esc(t("face_recognised"))}</span>` : ""}</td><td>${esc(t(`outcome_${r.outcome}`))}${r.count > 1 ? ` ×${esc(r.count)}` : ""}<br><span class="muted reason">${esc(this._reason(r.reason))}</span></td></tr>`)
       .join("");
     return `<div class="scroll"><table class="ledger"><thead><tr><th scope="col">${esc(t("time"))}</th><th scope="col">${esc(t("door"))}</th><th scope="col">${esc(t("method"))}</th><th scope="col">${esc(t("outcome"))}</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  }
+
+  _reason(reason) {
+    // The reasons are the door event entity's translated states, loaded by Home Assistant.
+    const key = `component.facegate.entity.event.access.state_attributes.reason.state.${reason}`;
+    return this._hass.localize?.(key) || reason;
   }
 
   _everyone() {
