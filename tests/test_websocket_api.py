@@ -251,7 +251,7 @@ async def test_card_enrolled_by_tapping_at_the_chosen_reader(
     me = (await ws("flat_1", "me"))["result"]["residents"][0]
     assert me["cards"] == 1
     assert me["card_refs"] == [card_ref(world.resident(world.alex).cards[0])]
-    assert me["household"]["readers"] == [{"reader": READER, "name": "Front door: -"}]
+    assert me["household"]["readers"] == [{"reader": READER, "name": "Front door"}]
     for secret in (new_card, new_card.replace(":", ""), world.resident(world.alex).cards[0]):
         assert secret.lower() not in (str(event) + str(me)).lower()
 

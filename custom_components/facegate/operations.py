@@ -313,7 +313,8 @@ def _readers(hass: HomeAssistant, runtime: FaceGateRuntime, household_id: str) -
             for device_id in door.reader_device_ids:
                 device = devices.async_get(device_id)
                 name = device and (device.name_by_user or device.name)
-                readers.append({"reader": device_id, "name": f"{door.name}: {name or '-'}"})
+                label = f"{door.name}: {name}" if name else door.name
+                readers.append({"reader": device_id, "name": label})
     return readers
 
 
