@@ -415,3 +415,88 @@ async def test_consent_history_forgotten_with_the_resident(
     path = Path(hass.config.path(".storage", f"{DOMAIN}.{world.entry.entry_id}"))
     stored = json.loads(await hass.async_add_executor_job(path.read_text))["data"]
     assert stored["consent_history"] == []
+
+
+# Administrators: add, link/unlink and remove residents ----------------------------------------
+
+
+def _household_id(world: World, name: str) -> str:
+    runtime = world.entry.runtime_data
+    return next(hid for hid, n in runtime.household_names.items() if n == name)
+
+
+@pytest.mark.parametrize("who", ["admin", "flat_1", "flat_2", "read_only"])
+async def test_add_resident_to_flat_1_by_each_caller(world: World, ws: Ws, who: str) -> None:
+    """As the action: an admin or a member of the household adds; nobody else."""
+    before = await world.snapshot()
+    reply = await ws(who, "add_resident", household_id=_household_id(world, "Flat 1"), name="Dana")
+    if MANAGE[who]:
+        assert reply["success"], reply
+        assert world.resident(reply["result"]["resident_id"]).name == "Dana"
+    else:
+        assert refused(reply), reply
+        assert await world.snapshot() == before
+
+
+@pytest.mark.parametrize("who", ["flat_1", "flat_2", "read_only"])
+async def test_only_an_admin_links_a_user(world: World, ws: Ws, who: str) -> None:
+    """A member who may add residents still may not link a user (a link gives unlock rights)."""
+    before = await world.snapshot()
+    intruder = world.users[who]
+    assert intruder is not None
+    flat_1 = _household_id(world, "Flat 1")
+    reply = await ws(who, "add_resident", household_id=flat_1, name="Dana", user_id=intruder.id)
+    assert refused(reply, "link_admin_only" if who == "flat_1" else "not_allowed"), reply
+    reply = await ws(who, "link_resident", resident_id=world.blake, user_id=intruder.id)
+    assert refused(reply, "link_admin_only" if who == "flat_1" else "not_allowed"), reply
+    reply = await ws(who, "link_resident", resident_id=world.alex, user_id=None)  # unlink
+    assert refused(reply, "link_admin_only" if who == "flat_1" else "not_allowed"), reply
+    assert await world.snapshot() == before
+
+
+async def test_admin_links_unlinks_and_the_user_gains_and_loses_the_resident(
+    world: World, ws: Ws
+) -> None:
+    casey_user = world.users["flat_2"]
+    assert casey_user is not None
+    assert (await ws("admin", "link_resident", resident_id=world.blake, user_id=casey_user.id))[
+        "success"
+    ]
+    mine = {r["name"] for r in (await ws("flat_2", "me"))["result"]["residents"]}
+    assert mine == {"Blake", "Casey"}
+    assert (await ws("admin", "link_resident", resident_id=world.blake, user_id=None))["success"]
+    mine = {r["name"] for r in (await ws("flat_2", "me"))["result"]["residents"]}
+    assert mine == {"Casey"}
+    reply = await ws("admin", "link_resident", resident_id=world.blake, user_id="no-such-user")
+    assert refused(reply, "unknown_user")
+    reply = await ws("admin", "link_resident", resident_id="forged", user_id=casey_user.id)
+    assert refused(reply, "unknown_resident")
+
+
+@pytest.mark.parametrize("who", ["admin", "flat_1", "flat_2", "read_only"])
+async def test_remove_resident_by_each_caller(world: World, ws: Ws, who: str) -> None:
+    before = await world.snapshot()
+    reply = await ws(who, "remove_resident", resident_id=world.blake)
+    if MANAGE[who]:
+        assert reply["success"], reply
+        assert world.blake not in world.directory.residents
+        assert (await world.present(card_uid=CARD))["granted"] is False
+    else:
+        assert refused(reply), reply
+        assert await world.snapshot() == before
+
+
+async def test_users_list_is_for_admins_and_lists_no_system_user(world: World, ws: Ws) -> None:
+    for who in ("flat_1", "flat_2", "read_only"):
+        assert refused(await ws(who, "users"))
+    users = (await ws("admin", "users"))["result"]
+    assert {"Alex", "Casey"} <= {u["name"] for u in users}
+    assert all(set(u) == {"user_id", "name"} for u in users)
+
+
+async def test_add_resident_to_a_forged_household(world: World, ws: Ws) -> None:
+    before = await world.snapshot()
+    assert refused(
+        await ws("admin", "add_resident", household_id="forged", name="X"), "unknown_household"
+    )
+    assert await world.snapshot() == before

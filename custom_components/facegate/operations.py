@@ -18,6 +18,7 @@ from .access.errors import AccessError
 from .face_photos import async_camera_samples, async_photo_files
 from .permissions import async_check_may_manage, async_is_admin
 from .residents import (
+    async_check_user,
     async_create_visitor_code,
     async_record_consent,
     async_set_pin,
@@ -61,6 +62,66 @@ async def async_own_or_admin_resident(
 async def _requester(hass: HomeAssistant, context: Context) -> str | None:
     """None for an admin (no budget), else the user whose budget a change uses."""
     return None if await async_is_admin(hass, context.user_id) else context.user_id
+
+
+# Residents ------------------------------------------------------------------------------------
+
+
+async def async_add_resident(
+    hass: HomeAssistant,
+    context: Context,
+    household_id: str,
+    name: str,
+    user_id: str | None = None,
+    show_name: bool = False,
+) -> str:
+    """Add a resident to a household the caller manages; linking a user is an admin's."""
+    runtime = next((r for r in loaded_runtimes(hass) if household_id in r.household_names), None)
+    if runtime is None:
+        raise AccessError("unknown_household")
+    await async_check_may_manage(hass, runtime, context, household_id)
+    if user_id:
+        await _async_check_link(hass, context, user_id)
+    resident = runtime.directory.add_resident(household_id, name, user_id or None, show_name)
+    await runtime.async_save()
+    return resident.resident_id
+
+
+async def async_link_resident(
+    hass: HomeAssistant, context: Context, resident_id: str, user_id: str | None
+) -> None:
+    """Link a resident to a Home Assistant user, or unlink them (None): admins only.
+
+    A link gives the personal rights: face consent, the data export, unlocking without a code.
+    """
+    runtime, resident = await async_managed_resident(hass, context, resident_id)
+    await _async_check_link(hass, context, user_id)
+    runtime.directory.update_resident(resident.resident_id, user_id=user_id or "")
+    await runtime.async_save()
+
+
+async def _async_check_link(hass: HomeAssistant, context: Context, user_id: str | None) -> None:
+    if not await async_is_admin(hass, context.user_id):
+        raise AccessError("link_admin_only")
+    await async_check_user(hass, user_id)
+
+
+async def async_remove_resident(hass: HomeAssistant, context: Context, resident_id: str) -> None:
+    """Remove a resident with every credential, their codes, consent history and face."""
+    runtime, resident = await async_managed_resident(hass, context, resident_id)
+    runtime.directory.remove_resident(resident.resident_id)
+    await runtime.async_save()
+    await runtime.faces.async_erase(resident.resident_id)
+
+
+async def async_users(hass: HomeAssistant, context: Context) -> list[dict[str, Any]]:
+    """Admins: the people who can be linked to a resident (no system or inactive users)."""
+    if not await async_is_admin(hass, context.user_id):
+        raise AccessError("not_allowed")
+    users = await hass.auth.async_get_users()
+    return [
+        {"user_id": u.id, "name": u.name} for u in users if not u.system_generated and u.is_active
+    ]
 
 
 # Credentials ----------------------------------------------------------------------------------

@@ -231,14 +231,16 @@ async def _async_check_card_source(
 
 
 async def _add_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
-    await async_check_may_manage(hass, runtime, call.context, household_id)
-    await _async_check_link(hass, call, None)
-    resident = runtime.directory.add_resident(
-        household_id, call.data[ATTR_NAME], call.data.get(ATTR_USER_ID), call.data[ATTR_SHOW_NAME]
+    _, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
+    resident_id = await ops.async_add_resident(
+        hass,
+        call.context,
+        household_id,
+        call.data[ATTR_NAME],
+        call.data.get(ATTR_USER_ID),
+        call.data[ATTR_SHOW_NAME],
     )
-    await runtime.async_save()
-    return {ATTR_RESIDENT_ID: resident.resident_id}
+    return {ATTR_RESIDENT_ID: resident_id}
 
 
 async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -267,10 +269,7 @@ async def _async_check_link(hass: HomeAssistant, call: ServiceCall, current: str
 
 
 async def _remove_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    runtime.directory.remove_resident(resident.resident_id)
-    await runtime.async_save()
-    await runtime.faces.async_erase(resident.resident_id)
+    await ops.async_remove_resident(hass, call.context, call.data[ATTR_RESIDENT_ID])
     return None
 
 

@@ -43,10 +43,35 @@ async def _enrol_face(hass: HomeAssistant, ctx: Context, msg: dict[str, Any]) ->
     return {"samples": samples}
 
 
+async def _added(resident_id: Awaitable[str]) -> dict[str, str]:
+    return {"resident_id": await resident_id}
+
+
 RESIDENT: dict[Any, Any] = {probatio.Required("resident_id"): str}
 COMMANDS: dict[str, tuple[dict[Any, Any], Operation]] = {
     "me": ({}, lambda hass, ctx, msg: ops.async_me(hass, ctx)),
     "overview": ({}, lambda hass, ctx, msg: ops.async_overview(hass, ctx)),
+    "users": ({}, lambda hass, ctx, msg: ops.async_users(hass, ctx)),
+    "add_resident": (
+        {
+            probatio.Required("household_id"): str,
+            probatio.Required("name"): str,
+            probatio.Optional("user_id"): probatio.Any(str, None),
+        },
+        lambda hass, ctx, msg: _added(
+            ops.async_add_resident(hass, ctx, msg["household_id"], msg["name"], msg.get("user_id"))
+        ),
+    ),
+    "link_resident": (
+        {**RESIDENT, probatio.Required("user_id"): probatio.Any(str, None)},
+        lambda hass, ctx, msg: ops.async_link_resident(
+            hass, ctx, msg["resident_id"], msg["user_id"]
+        ),
+    ),
+    "remove_resident": (
+        RESIDENT,
+        lambda hass, ctx, msg: ops.async_remove_resident(hass, ctx, msg["resident_id"]),
+    ),
     "set_consent": (
         {**RESIDENT, probatio.Required("consent"): bool},
         lambda hass, ctx, msg: ops.async_resident_set_consent(

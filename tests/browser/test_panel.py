@@ -233,8 +233,8 @@ def _chinese(chromium: Browser, site: Site) -> None:
     """Mei again, her language set to Simplified Chinese: every text of the panel translated."""
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
-    page.add_init_script("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
     _log_in(page, site, "mei", PASSWORD)
+    page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
     _panel(page, site)
     expect(page.get_by_role("heading", name="我的住户家庭: Flat 1")).to_be_visible()
     expect(page.locator("table.consent-history")).to_contain_text("已撤回同意")
