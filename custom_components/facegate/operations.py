@@ -7,6 +7,7 @@ returned once, to its creator.
 
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
@@ -15,7 +16,9 @@ from homeassistant.helpers import device_registry as dr
 from . import face_watch
 from .access.directory import Resident
 from .access.errors import AccessError
+from .face.liveness import frame_quality
 from .face_photos import async_camera_samples, async_photo_files
+from .face_service import Frame
 from .permissions import async_check_may_manage, async_is_admin
 from .residents import (
     async_check_user,
@@ -225,7 +228,7 @@ async def async_resident_set_consent(
     await runtime.async_save()
 
 
-async def async_resident_enrol_face(
+async def async_resident_enrol_face(  # noqa: PLR0913 - the action's fields, and the guide
     hass: HomeAssistant,
     context: Context,
     resident_id: str,
@@ -233,8 +236,13 @@ async def async_resident_enrol_face(
     camera: str | None = None,
     photos: list[str] | None = None,
     samples: int = 3,
+    guide: Callable[[str], None] | None = None,
 ) -> int:
-    """Enrol the resident's face; the number of samples kept."""
+    """Enrol the resident's face; the number of samples kept.
+
+    `guide` hears, for each frame of a live enrolment, what the person should do next
+    (enrol_guidance).
+    """
     runtime, resident = await async_own_or_admin_resident(hass, context, resident_id)
     if resident.face_consent is None:
         raise AccessError("no_face_consent")
@@ -249,13 +257,32 @@ async def async_resident_enrol_face(
         images = await (
             async_camera_samples(hass, camera, samples)
             if admin
-            else face_watch.async_live_samples(hass, runtime, camera, samples)
+            else face_watch.async_live_samples(
+                hass,
+                runtime,
+                camera,
+                samples,
+                (lambda frame: guide(enrol_guidance(frame))) if guide else None,
+            )
         )
     else:
         raise AccessError("photo_source_missing")
     return await runtime.faces.async_enrol(
         resident.resident_id, images, lambda: has_face_consent(runtime, resident)
     )
+
+
+def enrol_guidance(frame: Frame | None) -> str:
+    """What a person enrolling at a camera should do now, from one analysed frame.
+
+    "no_face", "one_face_only", a quality problem of face/liveness.frame_quality (come closer,
+    too dark, hold still, look at the camera), or "blink": the face is good, liveness awaited.
+    """
+    if frame is None or not frame.faces:
+        return "no_face"
+    if len(frame.faces) > 1:
+        return "one_face_only"
+    return frame_quality(frame.faces[0], frame.size) or "blink"
 
 
 async def async_resident_remove_face(

@@ -156,6 +156,68 @@ def async_setup_websocket(hass: HomeAssistant) -> None:
     for name, (schema, operation) in COMMANDS.items():
         websocket_api.async_register_command(hass, _command(name, schema, operation))
     websocket_api.async_register_command(hass, _enrol_card)
+    websocket_api.async_register_command(hass, _enrol_face_live)
+
+
+def _refusal(err: AccessError | ServiceValidationError) -> dict[str, str]:
+    """A refusal as an event: its key and the same translated message as the action's."""
+    key = err.reason if isinstance(err, AccessError) else str(err.translation_key)
+    message = str(ServiceValidationError(translation_domain=DOMAIN, translation_key=key))
+    return {"error": key, "message": message}
+
+
+@websocket_command(
+    {
+        probatio.Required("type"): f"{DOMAIN}/enrol_face_live",
+        **RESIDENT,
+        probatio.Required("camera"): probatio.All(str, probatio.Match(r"^camera\.")),
+        probatio.Optional("samples", default=3): probatio.All(int, probatio.Range(min=1, max=5)),
+    }
+)
+@async_response
+async def _enrol_face_live(
+    hass: HomeAssistant, connection: ActiveConnection, msg: dict[str, Any]
+) -> None:
+    """Enrol at a door camera, sending what to do while it runs.
+
+    Events: {"guidance": reason} whenever the advice changes (operations.enrol_guidance),
+    then {"samples": n} or {"error": key, "message": text}. The permission is checked
+    before the reply, so a refused caller gets an error and no event.
+    """
+    context, resident_id = connection.context(msg), msg["resident_id"]
+    try:
+        await ops.async_own_or_admin_resident(hass, context, resident_id)
+    except AccessError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key=err.reason
+        ) from None
+    last: list[str] = []
+
+    @callback
+    def guide(reason: str) -> None:
+        if last[-1:] != [reason]:
+            last.append(reason)
+            connection.send_event(msg["id"], {"guidance": reason})
+
+    async def enrol() -> None:
+        try:
+            samples = await ops.async_resident_enrol_face(
+                hass,
+                context,
+                resident_id,
+                camera=msg["camera"],
+                samples=msg["samples"],
+                guide=guide,
+            )
+        except (AccessError, ServiceValidationError) as err:
+            connection.send_event(msg["id"], _refusal(err))
+        else:
+            connection.send_event(msg["id"], {"samples": samples})
+        connection.subscriptions.pop(msg["id"], None)
+
+    connection.send_result(msg["id"])
+    task = hass.async_create_background_task(enrol(), "facegate live enrolment")
+    connection.subscriptions[msg["id"]] = task.cancel  # the panel closed: stop at once
 
 
 @websocket_command(

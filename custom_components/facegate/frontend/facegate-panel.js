@@ -33,6 +33,8 @@ const STYLE = `
   .code { font-size: 28px; letter-spacing: 4px; font-weight: bold; }
   ul.cards, ul.visitor-codes { list-style: none; padding: 0; margin: 8px 0; display: grid; gap: 6px; }
   ul.cards li, ul.visitor-codes li { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; }
+  .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  td select { min-width: 6em; }
   .chips span { display: inline-block; padding: 2px 10px; margin: 2px; border-radius: 12px;
     background: var(--secondary-background-color, #eee); }
   table { width: 100%; border-collapse: collapse; font-size: 14px; }
@@ -87,6 +89,7 @@ class FaceGatePanel extends HTMLElement {
       this._overview = this._me.admin
         ? await this._hass.callWS({ type: "facegate/overview" })
         : null;
+      this._users = this._me.admin ? await this._hass.callWS({ type: "facegate/users" }) : null;
     } catch (err) {
       this._status = { text: err.message || String(err), error: true };
     }
@@ -247,11 +250,30 @@ class FaceGatePanel extends HTMLElement {
     const t = this.t;
     if (!this._overview) return "";
     const yes = (v) => esc(t(v ? "yes" : "no"));
-    const rows = this._overview.households
-      .flatMap((h) => h.residents.map((r) => `<tr><td>${esc(h.name)}</td><td>${esc(r.name)}</td><td>${yes(r.linked_user)}</td><td>${yes(r.has_pin)}</td><td>${esc(r.cards)}</td><td>${yes(r.face_consent)}</td><td>${esc(r.face_samples)}</td></tr>`))
+    const users = this._users || [];
+    const userOptions = (selected) =>
+      `<option value="">${esc(t("no_user"))}</option>` +
+      users.map((u) => `<option value="${esc(u.user_id)}" ${u.user_id === selected ? "selected" : ""}>${esc(u.name)}</option>`).join("");
+    // What each resident has, never a secret; the administrator adds, links and removes.
+    const households = this._overview.households
+      .map((h) => {
+        const rows = h.residents
+          .map((r) => `<tr data-admin-resident="${esc(r.resident_id)}" data-name="${esc(r.name)}"><td>${esc(r.name)}</td>
+            <td><label class="inline"><span class="visually-hidden">${esc(t("user_of", { name: r.name }))}</span><select name="link">${userOptions(r.linked_user)}</select></label>
+              <button class="action secondary" data-admin="link">${esc(t("save_link"))}</button></td>
+            <td>${yes(r.has_pin)}</td><td>${esc(r.cards)}</td><td>${yes(r.face_consent)}</td><td>${esc(r.face_samples)}</td>
+            <td><button class="action danger" data-admin="remove" aria-label="${esc(t("remove_resident_named", { name: r.name }))}">${esc(t("remove"))}</button></td></tr>`)
+          .join("");
+        return `<h3>${esc(h.name)}</h3>
+          <div class="scroll"><table class="everyone" data-household="${esc(h.household_id)}"><thead><tr><th scope="col">${esc(t("resident"))}</th><th scope="col">${esc(t("user"))}</th><th scope="col">${esc(t("pin"))}</th><th scope="col">${esc(t("cards"))}</th><th scope="col">${esc(t("col_consent"))}</th><th scope="col">${esc(t("col_samples"))}</th><th scope="col"><span class="visually-hidden">${esc(t("remove"))}</span></th></tr></thead><tbody>${rows}</tbody></table></div>
+          <div class="row" data-add-household="${esc(h.household_id)}">
+            <label>${esc(t("new_resident_name"))}<input name="new_name" maxlength="64"></label>
+            <label>${esc(t("user"))}<select name="new_user">${userOptions(null)}</select></label>
+            <button class="action" data-admin="add">${esc(t("add_resident"))}</button>
+          </div>`;
+      })
       .join("");
-    return `<section aria-labelledby="everyone"><h2 id="everyone">${esc(t("everyone"))}</h2>
-      <div class="scroll"><table class="everyone"><thead><tr><th scope="col">${esc(t("col_household"))}</th><th scope="col">${esc(t("resident"))}</th><th scope="col">${esc(t("user"))}</th><th scope="col">${esc(t("pin"))}</th><th scope="col">${esc(t("cards"))}</th><th scope="col">${esc(t("col_consent"))}</th><th scope="col">${esc(t("col_samples"))}</th></tr></thead><tbody>${rows}</tbody></table></div></section>`;
+    return `<section aria-labelledby="everyone"><h2 id="everyone">${esc(t("everyone"))}</h2>${households}</section>`;
   }
 
   _wire() {
@@ -274,7 +296,7 @@ class FaceGatePanel extends HTMLElement {
             (result) => { this._code = result.code; return ""; }),
         consent: () => this._run("set_consent", { resident_id: id, consent: true }),
         withdraw: () => confirm(t("withdraw_confirm")) && this._run("set_consent", { resident_id: id, consent: false }),
-        enrol: () => this._run("enrol_face", { resident_id: id, camera: value("camera") }, (r) => t("enrolled", { n: r.samples })),
+        enrol: () => this._enrolFace(id, value("camera")),
         remove_face: () => this._run("remove_face", { resident_id: id }),
         remove_card: () => confirm(t("remove_card_confirm")) && this._run("remove_card", { resident_id: id, card: button.dataset.card }),
         revoke_code: () => this._run("revoke_visitor_code", { resident_id: id, code_id: button.dataset.code }),
@@ -283,6 +305,57 @@ class FaceGatePanel extends HTMLElement {
         erase: () => confirm(t("erase_confirm")) && this._run("erase_me", { resident_id: id }),
       };
       button.addEventListener("click", () => actions[button.dataset.act]?.());
+    }
+    for (const button of root.querySelectorAll("button[data-admin]")) {
+      const t = this.t;
+      const row = button.closest("[data-admin-resident]");
+      const id = row?.dataset.adminResident;
+      const actions = {
+        link: () => this._run("link_resident", { resident_id: id, user_id: row.querySelector('[name="link"]').value || null }),
+        remove: () =>
+          confirm(t("remove_resident_confirm", { name: row.dataset.name })) &&
+          this._run("remove_resident", { resident_id: id }),
+        add: () => {
+          const form = button.closest("[data-add-household]");
+          const user = form.querySelector('[name="new_user"]').value;
+          this._run("add_resident", {
+            household_id: form.dataset.addHousehold,
+            name: form.querySelector('[name="new_name"]').value,
+            ...(user ? { user_id: user } : {}),
+          });
+        },
+      };
+      button.addEventListener("click", () => actions[button.dataset.admin]?.());
+    }
+  }
+
+  async _enrolFace(id, camera) {
+    // Live guidance while the camera watches: one event per change of advice, then the end.
+    this._code = null;
+    const show = (text, error = false) => {
+      this._status = { text, error };
+      const status = this.shadowRoot.querySelector(".status");
+      if (status) {
+        status.textContent = text;
+        status.classList.toggle("error", error);
+      }
+    };
+    try {
+      const unsubscribe = await this._hass.connection.subscribeMessage(
+        (event) => {
+          if (event.guidance) return show(this.t(`guide_${event.guidance}`));
+          unsubscribe();
+          this._enrollingFace = false;
+          if (event.error) show(event.message || event.error, true);
+          else show(this.t("enrolled", { n: event.samples }));
+          this._load();
+        },
+        { type: "facegate/enrol_face_live", resident_id: id, camera }
+      );
+      this._enrollingFace = true;
+      show(this.t("guide_start"));
+    } catch (err) {
+      show(err.message || String(err), true);
     }
   }
 
