@@ -177,6 +177,8 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
     page.get_by_role("button", name="Enrol at this camera").click()
     advice = "blink naturally|Look at the camera|Come closer|Hold still|Too dark|middle|straight"
     expect(page.locator(".status")).to_have_text(re.compile(advice), timeout=60_000)  # live
+    expect(page.locator(".guidance")).to_have_text(re.compile(advice))  # beside the camera
+    page.locator(".guidance").scroll_into_view_if_needed()
     _shot(page, "28-panel-enrol-guidance")
     expect(page.get_by_role("status")).to_contain_text("No live face was seen", timeout=90_000)
     _shot(page, "21-panel-enrol-refused")
@@ -260,13 +262,16 @@ def _chinese(chromium: Browser, site: Site) -> None:
     _log_in(page, site, "mei", PASSWORD)
     page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
     _panel(page, site)
-    expect(page.get_by_role("heading", name="我的住户家庭: Flat 1")).to_be_visible()
+    heading = "我的住户家庭\uff1aFlat 1"  # with the full-width colon of Chinese text
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.locator("table.consent-history")).to_contain_text("已撤回同意")
     expect(page.locator("table.ledger")).to_contain_text("已开门")
     text = page.locator("facegate-panel").inner_text()
     for english in ("Withdraw", "Records are kept", "Card", "Visitor", "granted", "Done"):
         assert english not in text, english
     _shot(page, "27-panel-zh-hans")
+    page.locator("table.ledger").scroll_into_view_if_needed()
+    _shot(page, "29-panel-zh-hans-ledger")
 
 
 def test_resident_manages_themselves_in_the_panel(site: Site, browser: Browser) -> None:  # noqa: F811

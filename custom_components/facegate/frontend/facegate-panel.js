@@ -28,7 +28,8 @@ const STYLE = `
   button.action.secondary { background: none; color: var(--primary-color); border: 1px solid var(--primary-color); }
   button.action.danger { background: var(--error-color, #db4437); }
   button:focus-visible, input:focus-visible, select:focus-visible { outline: 2px solid var(--accent-color, #ff9800); outline-offset: 2px; }
-  .status:empty { display: none; }
+  .status:empty, .guidance:empty { display: none; }
+  .guidance { font-weight: 500; }
   .error { color: var(--error-color, #db4437); }
   .code { font-size: 28px; letter-spacing: 4px; font-weight: bold; }
   ul.cards, ul.visitor-codes { list-style: none; padding: 0; margin: 8px 0; display: grid; gap: 6px; }
@@ -138,13 +139,13 @@ class FaceGatePanel extends HTMLElement {
     const ledger = this._ledgers[r.resident_id];
     return `
       <section aria-labelledby="household-${id}">
-        <h2 id="household-${id}">${esc(t("household"))}: ${esc(h.name)}</h2>
-        <p>${esc(t("modes"))}: <span class="chips">${modes}</span></p>
-        <p>${esc(t("policy"))}: ${esc(t(`policy_${h.policy}`))}</p>
-        <p>${esc(t("doors"))}: ${esc(h.doors.join(", ") || t("none"))}</p>
+        <h2 id="household-${id}">${esc(t("household"))}${esc(t("colon"))}${esc(h.name)}</h2>
+        <p>${esc(t("modes"))}${esc(t("colon"))}<span class="chips">${modes}</span></p>
+        <p>${esc(t("policy"))}${esc(t("colon"))}${esc(t(`policy_${h.policy}`))}</p>
+        <p>${esc(t("doors"))}${esc(t("colon"))}${esc(h.doors.join(t("list_sep")) || t("none"))}</p>
       </section>
       <section aria-labelledby="me-${id}" data-resident="${id}">
-        <h2 id="me-${id}">${esc(t("me"))}: ${esc(r.name)}</h2>
+        <h2 id="me-${id}">${esc(t("me"))}${esc(t("colon"))}${esc(r.name)}</h2>
         ${this._pinForm(r, false)}
         ${this._pinForm(r, true)}
         ${this._cards(r)}
@@ -164,6 +165,7 @@ class FaceGatePanel extends HTMLElement {
             <label>${esc(t("camera"))}<select name="camera">${cameras.map((c) => `<option value="${esc(c)}">${esc(this._hass.states[c].attributes.friendly_name || c)}</option>`).join("")}</select></label>
             <button class="action" data-act="enrol" ${cameras.length ? "" : "disabled"}>${esc(t("enrol_camera"))}</button>
           </div>
+          <p class="guidance" aria-live="polite"></p>
           ${cameras.length ? `<img class="preview" alt="${esc(t("camera"))}" src="${esc(this._hass.states[cameras[0]].attributes.entity_picture || "")}">` : ""}
           <div class="row">
             <button class="action secondary" data-act="remove_face">${esc(t("remove_face"))}</button>
@@ -186,7 +188,7 @@ class FaceGatePanel extends HTMLElement {
     const has = duress ? r.has_duress_pin : r.has_pin;
     const kind = duress ? "duress" : "pin";
     return `
-      <h3>${esc(t(duress ? "duress_pin" : "pin"))}: <span class="${kind}-state">${esc(t(has ? "is_set" : "not_set"))}</span></h3>
+      <h3>${esc(t(duress ? "duress_pin" : "pin"))}${esc(t("colon"))}<span class="${kind}-state">${esc(t(has ? "is_set" : "not_set"))}</span></h3>
       <div class="row">
         <label>${esc(t(duress ? "new_duress_pin" : "new_pin"))}<input type="password" name="${kind}" inputmode="numeric" autocomplete="new-password" maxlength="12"></label>
         <button class="action" data-act="set_${kind}">${esc(t("set"))}</button>
@@ -203,7 +205,7 @@ class FaceGatePanel extends HTMLElement {
       .join("");
     const waiting = this._enrolling[r.resident_id];
     return `
-      <h3>${esc(t("cards"))}: <span class="cards-count">${esc(r.cards)}</span></h3>
+      <h3>${esc(t("cards"))}${esc(t("colon"))}<span class="cards-count">${esc(r.cards)}</span></h3>
       ${cards ? `<ul class="cards">${cards}</ul>` : ""}
       ${readers.length ? `<div class="row">
           <label>${esc(t("reader"))}<select name="reader">${readers.map((x) => `<option value="${esc(x.reader)}">${esc(x.name)}</option>`).join("")}</select></label>
@@ -334,10 +336,12 @@ class FaceGatePanel extends HTMLElement {
     this._code = null;
     const show = (text, error = false) => {
       this._status = { text, error };
-      const status = this.shadowRoot.querySelector(".status");
-      if (status) {
-        status.textContent = text;
-        status.classList.toggle("error", error);
+      // Shown at the top and beside the camera (on a phone the top is out of sight).
+      const section = this.shadowRoot.querySelector(`[data-resident="${CSS.escape(id)}"]`);
+      for (const el of [this.shadowRoot.querySelector(".status"), section?.querySelector(".guidance")]) {
+        if (!el) continue;
+        el.textContent = text;
+        el.classList.toggle("error", error);
       }
     };
     try {

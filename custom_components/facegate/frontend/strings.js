@@ -2,6 +2,8 @@
 export const STRINGS = {
   en: {
     title: "FaceGate",
+    colon: ": ",
+    list_sep: ", ",
     loading: "Loading…",
     not_linked: "You are not linked to a resident. Ask an administrator to link your user.",
     household: "My household",
@@ -118,6 +120,8 @@ export const STRINGS = {
   },
   "zh-Hans": {
     title: "FaceGate 门禁",
+    colon: "：",
+    list_sep: "、",
     loading: "正在加载…",
     not_linked: "您的用户尚未关联到住户。请联系管理员关联您的用户。",
     household: "我的住户家庭",
