@@ -15,7 +15,7 @@ from homeassistant.components.websocket_api.connection import ActiveConnection
 from homeassistant.components.websocket_api.const import WebSocketCommandHandler
 from homeassistant.components.websocket_api.decorators import async_response, websocket_command
 from homeassistant.core import Context, HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.event import async_call_later
 
@@ -159,11 +159,11 @@ def async_setup_websocket(hass: HomeAssistant) -> None:
     websocket_api.async_register_command(hass, _enrol_face_live)
 
 
-def _refusal(err: AccessError | ServiceValidationError) -> dict[str, str]:
+def _refusal(err: AccessError | HomeAssistantError) -> dict[str, str]:
     """A refusal as an event: its key and the same translated message as the action's."""
-    key = err.reason if isinstance(err, AccessError) else str(err.translation_key)
-    message = str(ServiceValidationError(translation_domain=DOMAIN, translation_key=key))
-    return {"error": key, "message": message}
+    if isinstance(err, AccessError):
+        err = ServiceValidationError(translation_domain=DOMAIN, translation_key=err.reason)
+    return {"error": str(err.translation_key), "message": str(err)}
 
 
 @websocket_command(
@@ -191,12 +191,12 @@ async def _enrol_face_live(
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key=err.reason
         ) from None
-    last: list[str] = []
+    last = [""]
 
     @callback
     def guide(reason: str) -> None:
-        if last[-1:] != [reason]:
-            last.append(reason)
+        if reason != last[0]:  # only changes of advice
+            last[0] = reason
             connection.send_event(msg["id"], {"guidance": reason})
 
     async def enrol() -> None:
@@ -209,7 +209,7 @@ async def _enrol_face_live(
                 samples=msg["samples"],
                 guide=guide,
             )
-        except (AccessError, ServiceValidationError) as err:
+        except (AccessError, HomeAssistantError) as err:  # a camera or engine fault too
             connection.send_event(msg["id"], _refusal(err))
         else:
             connection.send_event(msg["id"], {"samples": samples})
