@@ -321,7 +321,11 @@ class FaceWatch:
 
 
 async def async_live_samples(
-    hass: HomeAssistant, runtime: FaceGateRuntime, camera_id: str, count: int
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    camera_id: str,
+    count: int,
+    on_frame: Callable[[Frame | None], None] | None = None,
 ) -> list[bytes]:
     """`count` snapshots of ONE face that proved live (a blink), for enrolment.
 
@@ -341,6 +345,8 @@ async def async_live_samples(
             raise AccessError("camera_unavailable") from err
         now = time.time()
         frame = await runtime.faces.async_analyze(image.content)
+        if on_frame is not None:  # the panel's live guidance (operations.enrol_guidance)
+            on_frame(frame)
         if frame is not None and len(frame.faces) == 1:
             face = frame.faces[0]
             if not (

@@ -5,7 +5,6 @@ the actions (services.py), which check the calling user.
 """
 
 import math
-import time
 from typing import Any
 
 import probatio
@@ -30,13 +29,13 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.setup import async_setup_component
 
-from .access.directory import Consent, Resident
+from .access.directory import Resident
 from .access.errors import AccessError
 from .const import CONF_AUDIT_RETENTION_DAYS, CONF_FACE_ENGINE, DEFAULT_AUDIT_RETENTION_DAYS
 from .face.models import DEFAULT_ENGINE, ENGINES
 from .face_photos import async_camera_samples, async_uploaded_photos
 from .face_service import ISSUE_ENGINE
-from .residents import async_check_user, async_set_pin, has_face_consent
+from .residents import async_check_user, async_record_consent, async_set_pin, has_face_consent
 from .runtime import FaceGateRuntime
 
 CONF_HOUSEHOLD = "household"
@@ -305,7 +304,7 @@ class SiteOptionsFlow(OptionsFlow):
         """The administrator confirms the resident's consent (flows carry no user id)."""
         if not given:
             raise AccessError("no_face_consent")
-        self._runtime.directory.set_face_consent(resident.resident_id, Consent(time.time(), None))
+        await async_record_consent(self.hass, self._runtime, resident, None, given=True)
         await self._runtime.async_save()
 
     @property

@@ -7,8 +7,9 @@ from homeassistant.core import HomeAssistant
 
 from .access.controller import find_pin
 from .access.credentials import check_pin_strength, hash_pin, new_visitor_code
-from .access.directory import Resident
+from .access.directory import Consent, Resident
 from .access.errors import AccessError
+from .consent_log import ConsentChange
 from .runtime import FaceGateRuntime
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,6 +71,31 @@ async def async_create_visitor_code(
         runtime.directory.add_visitor_code(resident.resident_id, pin_hash, valid_until, uses)
         await runtime.async_save()
     return code
+
+
+async def async_record_consent(
+    hass: HomeAssistant,
+    runtime: FaceGateRuntime,
+    resident: Resident,
+    user_id: str | None,
+    *,
+    given: bool,
+) -> None:
+    """Give or withdraw a resident's consent, and log the change with who made it.
+
+    An administrator acting for someone else shows as "administrator"; a resident's own
+    change, or a household member's withdrawal, by the user's name. The caller saves.
+    """
+    if given == (resident.face_consent is not None):
+        return  # no change: nothing to log, and the first consent's time stays
+    user = await hass.auth.async_get_user(user_id) if user_id else None
+    own = user is not None and user.id == resident.user_id
+    by = user.name if user is not None and (own or not user.is_admin) else None
+    now = time.time()
+    runtime.directory.set_face_consent(
+        resident.resident_id, Consent(now, user_id) if given else None
+    )
+    runtime.consents.add(ConsentChange(now, resident.resident_id, given, user_id, by))
 
 
 async def _async_spend_attempt(runtime: FaceGateRuntime, requester: str | None) -> None:

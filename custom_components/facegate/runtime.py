@@ -17,6 +17,7 @@ from .access.directory import Directory
 from .access.errors import AccessError
 from .access.lockout import Lockout
 from .access.modes import Mode, Policy
+from .consent_log import ConsentLog
 from .const import (
     CONF_ALLOW_AUTOMATION_UNLOCK,
     CONF_ALLOW_VOICE_UNLOCK,
@@ -103,6 +104,7 @@ class FaceGateRuntime:
     directory: Directory = field(default_factory=Directory)
     lockout: Lockout = field(default_factory=Lockout)
     audit: AuditLog = field(default_factory=AuditLog)
+    consents: ConsentLog = field(default_factory=ConsentLog)  # shown in the privacy ledger
     doors: dict[str, DoorConfig] = field(default_factory=dict)
     household_names: dict[str, str] = field(default_factory=dict)
     # Per door, what carries out a granted decision (the door's lock entity registers it).
@@ -128,6 +130,7 @@ class FaceGateRuntime:
         self.directory.load(data)
         self.lockout.load(data.get("lockouts", {}))
         self.audit.load(data.get("audit", []))
+        self.consents.load(data.get("consent_history", []))
         self.pin_probes.load(data.get("pin_change_attempts", {}))
         self.doors = {
             sub.subentry_id: DoorConfig.from_subentry(sub)
@@ -156,6 +159,7 @@ class FaceGateRuntime:
             **self.directory.as_dict(),
             "lockouts": self.lockout.as_dict(),
             "audit": self.audit.as_list(),
+            "consent_history": self.consents.as_list(set(self.directory.residents)),
             "pin_change_attempts": self.pin_probes.as_dict(time.time()),
         }
 

@@ -44,7 +44,7 @@ from .residents import (
     async_check_user,
 )
 from .runtime import FaceGateRuntime, loaded_runtimes
-from .tags import CARD_NEEDS_READER, ENROL_WINDOW
+from .tags import CARD_NEEDS_READER
 
 ATTR_HOUSEHOLD = "household"
 ATTR_RESIDENT_ID = "resident_id"
@@ -232,14 +232,16 @@ async def _async_check_card_source(
 
 
 async def _add_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
-    await async_check_may_manage(hass, runtime, call.context, household_id)
-    await _async_check_link(hass, call, None)
-    resident = runtime.directory.add_resident(
-        household_id, call.data[ATTR_NAME], call.data.get(ATTR_USER_ID), call.data[ATTR_SHOW_NAME]
+    _, household_id = _household(hass, call.data[ATTR_HOUSEHOLD])
+    resident_id = await ops.async_add_resident(
+        hass,
+        call.context,
+        household_id,
+        call.data[ATTR_NAME],
+        call.data.get(ATTR_USER_ID),
+        call.data[ATTR_SHOW_NAME],
     )
-    await runtime.async_save()
-    return {ATTR_RESIDENT_ID: resident.resident_id}
+    return {ATTR_RESIDENT_ID: resident_id}
 
 
 async def _update_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
@@ -268,10 +270,7 @@ async def _async_check_link(hass: HomeAssistant, call: ServiceCall, current: str
 
 
 async def _remove_resident(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    runtime.directory.remove_resident(resident.resident_id)
-    await runtime.async_save()
-    await runtime.faces.async_erase(resident.resident_id)
+    await ops.async_remove_resident(hass, call.context, call.data[ATTR_RESIDENT_ID])
     return None
 
 
@@ -317,17 +316,9 @@ async def _remove_pin(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse
 
 
 async def _enrol_card(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
-    runtime, resident = await _managed_resident(hass, call)
-    reader = call.data[ATTR_READER]
-    if not any(
-        reader in door.reader_device_ids and resident.household_id in door.household_ids
-        for door in runtime.doors.values()
-    ):
-        raise AccessError("unknown_reader")  # only at the doors of the resident's household
-    waiting, now = runtime.card_enrolments.get(reader), time.time()
-    if waiting and waiting[1] >= now and waiting[0] != resident.resident_id:
-        raise AccessError("enrol_reader_busy")  # nobody takes over another's window
-    runtime.card_enrolments[reader] = (resident.resident_id, now + ENROL_WINDOW)
+    await ops.async_resident_enrol_card(
+        hass, call.context, call.data[ATTR_RESIDENT_ID], call.data[ATTR_READER]
+    )
     return None
 
 

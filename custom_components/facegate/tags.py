@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.core import Event, EventOrigin, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.dispatcher import async_dispatcher_send
 
 from . import gate
 from .access.audit import Outcome
@@ -20,6 +21,8 @@ EVENT_TAG_SCANNED = "tag_scanned"
 EVENT_CARD_ENROLMENT = "facegate_card_enrolment"
 ENROL_WINDOW = 60.0  # seconds a resident has to tap a new card at the chosen reader
 CARD_NEEDS_READER = "card_needs_reader"
+# (reader device id, resident id, result): how a tap in an enrolment window went, for the panel.
+SIGNAL_CARD_ENROLMENT = "facegate_card_enrolment"
 
 
 @callback
@@ -91,6 +94,7 @@ async def _async_enrol_if_waiting(
             result = "enrolled"
             await runtime.async_save()
     # Tell the UI and automations how the tap went (never which card it was).
+    async_dispatcher_send(hass, SIGNAL_CARD_ENROLMENT, device_id, resident_id, result)
     hass.bus.async_fire(
         EVENT_CARD_ENROLMENT,
         {"resident": gate.resident_label(runtime, resident_id), "result": result},

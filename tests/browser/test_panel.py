@@ -4,12 +4,15 @@ In headless Chromium against a real Home Assistant: the admin (over its APIs) ad
 Mei and Flat 2 with Noor, each linked to a non-admin user, and a door with the demo camera. Mei
 gives face consent, sets her PIN, tries to enrol at the camera (a photo never blinks: refused
 with the reason), sees the face the administrator enrolled and her PIN unlock in her ledger,
-withdraws consent (templates gone from the file on disk), and reads the panel at phone width.
+withdraws consent (templates gone from the file on disk; both changes in her consent history),
+adds a card by tapping it at the door's reader and removes it, makes a visitor code and
+revokes it, and reads the panel at phone width.
 Noor sees nothing of Mei. Screenshots go to docs/screenshots.
 """
 
 import asyncio
 import json
+import re
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -27,6 +30,8 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "resident-pass-1"
 MEI_PIN = "715392"
+READER = "porch-reader"  # the door's card reader (a tag scanner's device id)
+MEI_CARD = "04:5E:71:AA:09:3C"
 
 
 async def _admin_token(api: aiohttp.ClientSession, base_url: str) -> str:
@@ -83,6 +88,7 @@ async def _populate(site: Site) -> dict[str, str]:
             "name": "Front door",
             "camera_entity_ids": [devsite.CAMERA_ENTITY],
             "household_ids": flat_1,
+            "reader_device_ids": [READER],
         }
         await devsite._post(api, f"{path}/{form['flow_id']}", door)
         await devsite._wait_until_loaded(api, entry_id)
@@ -125,6 +131,15 @@ async def _as_admin(site: Site, service: str, data: dict[str, Any]) -> Any:
         return await devsite._post(api, f"/api/services/facegate/{service}?return_response", data)
 
 
+async def _tap_card(site: Site, tag_id: str) -> None:
+    """A reader bridge reports a card tapped at the door's reader (as the administrator)."""
+    async with aiohttp.ClientSession(base_url=site.base_url) as anonymous:
+        token = await _admin_token(anonymous, site.base_url)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(base_url=site.base_url, headers=headers) as api:
+        await devsite._post(api, "/api/events/tag_scanned", {"tag_id": tag_id, "device_id": READER})
+
+
 def _sync[T](coroutine: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine to its end from the test, whose thread Playwright's own loop holds."""
     with ThreadPoolExecutor(1) as pool:
@@ -157,8 +172,14 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
     page.get_by_role("button", name="Set", exact=True).first.click()
     expect(page.locator(".pin-state").first).to_have_text("set")
 
-    # A camera serving a photo: the face never blinks, the panel says why.
+    # A camera serving a photo: guidance while it watches; the face never blinks, the panel
+    # says why.
     page.get_by_role("button", name="Enrol at this camera").click()
+    advice = "blink naturally|Look at the camera|Come closer|Hold still|Too dark|middle|straight"
+    expect(page.locator(".status")).to_have_text(re.compile(advice), timeout=60_000)  # live
+    expect(page.locator(".guidance")).to_have_text(re.compile(advice))  # beside the camera
+    page.locator(".guidance").scroll_into_view_if_needed()
+    _shot(page, "28-panel-enrol-guidance")
     expect(page.get_by_role("status")).to_contain_text("No live face was seen", timeout=90_000)
     _shot(page, "21-panel-enrol-refused")
 
@@ -171,7 +192,7 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
     _panel(page, site)
     expect(page.get_by_text("Enrolled face samples: 1")).to_be_visible()
     rows = page.locator("table.ledger").get_by_role("row")
-    expect(rows.filter(has_text="granted").filter(has_text="pin")).to_have_count(1)
+    expect(rows.filter(has_text="opened").filter(has_text="PIN")).to_have_count(1)
     _shot(page, "20-panel-resident")
     page.locator("table.ledger").scroll_into_view_if_needed()
     _shot(page, "25-panel-ledger")
@@ -180,6 +201,11 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
     expect(page.get_by_text("Face recognition is off for you")).to_be_visible()
     expect(page.get_by_text("Enrolled face samples: 0")).to_be_visible()
     assert _faces_on_disk(site, ids["entry_id"]) == []
+    history = page.locator("table.consent-history").get_by_role("row")
+    expect(history.filter(has_text="Consent withdrawn").filter(has_text="Mei")).to_have_count(1)
+    expect(history.filter(has_text="Consent given").filter(has_text="Mei")).to_have_count(1)
+
+    _cards_and_codes(page, site)
 
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     _panel(page, site)
@@ -187,11 +213,72 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
     _shot(page, "22-panel-phone")
 
 
+def _cards_and_codes(page: Page, site: Site) -> None:
+    """Mei adds a card by tapping it at the door's reader, removes it; a visitor code, revoked."""
+    page.get_by_role("button", name="Add a card by tapping it").click()
+    expect(page.get_by_text("Tap your new card at Front door within a minute.")).to_be_visible()
+    _sync(_tap_card(site, MEI_CARD))
+    expect(page.locator(".status")).to_have_text("Card added.")
+    expect(page.locator(".cards-count")).to_have_text("1")
+    expect(page.get_by_text("Card 1")).to_be_visible()
+    assert MEI_CARD not in page.content()
+    _shot(page, "26-panel-card-added")
+    page.get_by_role("button", name="Remove card 1").click()
+    expect(page.locator(".cards-count")).to_have_text("0")
+
+    page.get_by_label("Uses").fill("2")
+    page.get_by_role("button", name="Create", exact=True).click()
+    code = page.get_by_test_id("visitor-code").inner_text()
+    expect(page.locator("ul.visitor-codes li")).to_have_count(1)
+    expect(page.locator("ul.visitor-codes")).to_contain_text("2 uses left")
+    assert code not in page.locator("ul.visitor-codes").inner_text()
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("No active visitor codes.")).to_be_visible()
+
+
+def _administrator(admin: Page) -> None:
+    """The administrator sees every household and resident, adds Lin, links and removes them."""
+    admin.on("dialog", lambda dialog: dialog.accept())  # the confirmation of the removal
+    expect(admin.locator("table.everyone")).to_have_count(2)  # Flat 1 and Flat 2
+    expect(admin.locator("tr[data-admin-resident]")).to_have_count(2)  # Mei and Noor
+    add = admin.locator("[data-add-household]").first  # Flat 1
+    add.get_by_label("New resident's name").fill("Lin")
+    add.get_by_role("button", name="Add resident").click()
+    lin = admin.locator('tr[data-name="Lin"]')
+    expect(lin).to_have_count(1)
+    lin.get_by_label("User linked to Lin").select_option(label="Noor")
+    lin.get_by_role("button", name="Save link").click()
+    expect(admin.locator(".status")).to_have_text("Done.")
+    expect(lin.get_by_label("User linked to Lin")).to_have_value(re.compile(".+"))
+    _shot(admin, "24-panel-admin-everyone")
+    lin.get_by_role("button", name="Remove Lin").click()
+    expect(lin).to_have_count(0)
+
+
+def _chinese(chromium: Browser, site: Site) -> None:
+    """Mei again, her language set to Simplified Chinese: every text of the panel translated."""
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    _log_in(page, site, "mei", PASSWORD)
+    page.evaluate("localStorage.setItem('selectedLanguage', JSON.stringify('zh-Hans'))")
+    _panel(page, site)
+    heading = "我的住户家庭\uff1aFlat 1"  # with the full-width colon of Chinese text
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    expect(page.locator("table.consent-history")).to_contain_text("已撤回同意")
+    expect(page.locator("table.ledger")).to_contain_text("已开门")
+    text = page.locator("facegate-panel").inner_text()
+    for english in ("Withdraw", "Records are kept", "Card", "Visitor", "granted", "Done"):
+        assert english not in text, english
+    _shot(page, "27-panel-zh-hans")
+    page.locator("table.ledger").scroll_into_view_if_needed()
+    _shot(page, "29-panel-zh-hans-ledger")
+
+
 def test_resident_manages_themselves_in_the_panel(site: Site, browser: Browser) -> None:  # noqa: F811
     ids = _sync(_populate(site))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
-    page.on("dialog", lambda dialog: dialog.accept())  # the confirmation of the withdrawal
+    page.on("dialog", lambda dialog: dialog.accept())  # confirmations (withdrawal, card)
     try:
         _resident_round(page, site, ids)
 
@@ -209,7 +296,8 @@ def test_resident_manages_themselves_in_the_panel(site: Site, browser: Browser) 
         admin.set_default_timeout(TIMEOUT_MS)
         _log_in(admin, site)
         _panel(admin, site)
-        expect(admin.locator("table.everyone").get_by_role("row")).to_have_count(3)
-        _shot(admin, "24-panel-admin-everyone")
+        _administrator(admin)
+
+        _chinese(browser, site)
     finally:
         page.screenshot(path=site.config_dir.parent / "last.png")
