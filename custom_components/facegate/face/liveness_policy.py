@@ -129,6 +129,22 @@ def head_motion(frames: Sequence[npt.ArrayLike]) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Policy:
+    """The policy's tuned constants: the module's by default.
+
+    scripts/evaluate_liveness --cross-validate chooses them on some people, judges others.
+    """
+
+    min_passive_score: float = MIN_PASSIVE_SCORE
+    min_scored_frames: int = MIN_SCORED_FRAMES
+    min_scored_with_cue: int = MIN_SCORED_WITH_CUE
+    min_parallax: float = MIN_PARALLAX
+
+
+DEFAULT_POLICY = Policy()
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyVerdict:
     """live, and why: "blink", "head_motion", "passive", "not_live", or "cannot_judge"."""
 
@@ -139,12 +155,64 @@ class PolicyVerdict:
     passive: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Cues:
+    """What one tracked face's frames show, before any threshold (`cues`).
+
+    `decide` applies a Policy to them, so an evaluation can try many policies on one recording.
+    """
+
+    blinked: bool
+    good: int  # frames good enough to judge
+    detail: str | None  # the most common frame problem, None when there was none
+    parallax: float  # head_motion of the landmarks (0 with fewer than MIN_JUDGED_FRAMES good)
+    passive: float | None  # mean passive score, None where there is no model
+    scored: int  # frames with a passive score
+
+
+def cues(
+    *,
+    blinked: bool,
+    landmarks: Sequence[npt.ArrayLike],
+    problems: Sequence[str | None],
+    scores: Sequence[float] | None = None,
+) -> Cues:
+    """The cues of one tracked face's frames (see `judge` for the arguments)."""
+    good = sum(problem is None for problem in problems)
+    seen = [problem for problem in problems if problem is not None]
+    return Cues(
+        blinked=blinked,
+        good=good,
+        detail=max(set(seen), key=seen.count) if seen else None,
+        parallax=head_motion(landmarks) if good >= MIN_JUDGED_FRAMES else 0.0,
+        passive=float(np.mean(scores)) if scores else None,
+        scored=len(scores) if scores else 0,
+    )
+
+
+def decide(found: Cues, policy: Policy = DEFAULT_POLICY) -> PolicyVerdict:
+    """The verdict of a policy on the cues (the rules in this module's docstring)."""
+    passive, scored = found.passive, found.scored
+    says_live = passive is not None and passive >= policy.min_passive_score
+    if found.blinked and (passive is None or (says_live and scored >= policy.min_scored_with_cue)):
+        return PolicyVerdict(True, "blink", passive=passive)
+    if found.good < MIN_JUDGED_FRAMES:
+        return PolicyVerdict(False, "cannot_judge", found.detail, passive=passive)
+    parallax = found.parallax
+    if parallax >= policy.min_parallax and says_live and scored >= policy.min_scored_with_cue:
+        return PolicyVerdict(True, "head_motion", parallax=parallax, passive=passive)
+    if says_live and scored >= policy.min_scored_frames:
+        return PolicyVerdict(True, "passive", parallax=parallax, passive=passive)
+    return PolicyVerdict(False, "not_live", parallax=parallax, passive=passive)
+
+
 def judge(
     *,
     blinked: bool,
     landmarks: Sequence[npt.ArrayLike],
     problems: Sequence[str | None],
     scores: Sequence[float] | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> PolicyVerdict:
     """Decide from the cues of one tracked face's frames.
 
@@ -152,19 +220,5 @@ def judge(
     quality problem (None when it was good, else "too_dark", "face_too_small", ...);
     `scores`: a passive model's score per frame, or None where there is no such model.
     """
-    passive = float(np.mean(scores)) if scores else None
-    scored = len(scores) if scores else 0
-    says_live = passive is not None and passive >= MIN_PASSIVE_SCORE
-    if blinked and (passive is None or (says_live and scored >= MIN_SCORED_WITH_CUE)):
-        return PolicyVerdict(True, "blink", passive=passive)
-    good = sum(problem is None for problem in problems)
-    if good < MIN_JUDGED_FRAMES:
-        seen = [problem for problem in problems if problem is not None]
-        detail = max(set(seen), key=seen.count) if seen else None
-        return PolicyVerdict(False, "cannot_judge", detail, passive=passive)
-    parallax = head_motion(landmarks)
-    if parallax >= MIN_PARALLAX and says_live and scored >= MIN_SCORED_WITH_CUE:
-        return PolicyVerdict(True, "head_motion", parallax=parallax, passive=passive)
-    if says_live and scored >= MIN_SCORED_FRAMES:
-        return PolicyVerdict(True, "passive", parallax=parallax, passive=passive)
-    return PolicyVerdict(False, "not_live", parallax=parallax, passive=passive)
+    found = cues(blinked=blinked, landmarks=landmarks, problems=problems, scores=scores)
+    return decide(found, policy)

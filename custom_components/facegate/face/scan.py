@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .liveness import DUPLICATE_DISTANCE, LivenessTracker
-from .liveness_policy import PolicyVerdict, judge
+from .liveness_policy import DEFAULT_POLICY, Cues, Policy, PolicyVerdict, cues, decide
 from .observation import FaceObservation
 from .tracking import FaceTrack, Step, box_shift, boxes_continue
 from .voting import FrameVoter
@@ -33,7 +33,8 @@ def same_picture(before: FaceObservation | None, after: FaceObservation) -> bool
 class ScanEvidence:
     """The tracked face's frames: who they vote for, and whether that face is live."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
+        self.policy = policy  # the liveness policy's constants (the shipped ones by default)
         self.voter = FrameVoter()
         self.liveness = LivenessTracker()
         self.track = FaceTrack()
@@ -75,15 +76,19 @@ class ScanEvidence:
         voted = self.voter.result(now)
         return voted if voted is not None and voted == self.track.resident_id else None
 
-    def verdict(self, now: float) -> PolicyVerdict:
-        """The liveness policy on the tracked face's recent frames (liveness_policy.judge)."""
+    def cues(self, now: float) -> Cues:
+        """What the tracked face's recent frames show (liveness_policy.cues)."""
         scores = [score for _, _, score in self._frames if score is not None]
-        return judge(
+        return cues(
             blinked=self.liveness.verdict(now).live,
             landmarks=[landmarks for landmarks, _, _ in self._frames],
             problems=[problem for _, problem, _ in self._frames],
             scores=scores or None,
         )
+
+    def verdict(self, now: float) -> PolicyVerdict:
+        """The liveness policy on the tracked face's recent frames (liveness_policy.judge)."""
+        return decide(self.cues(now), self.policy)
 
     def forget_liveness(self) -> None:
         """Start the liveness evidence again (a new face, or a decision made)."""
