@@ -78,6 +78,7 @@ class FaceWatch:
         self.recent_match: tuple[str, float] | None = None
         self._scan = ScanEvidence()  # the one face whose frames vote and prove liveness
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
+        self._undecided: str | None = None  # why its cues could not decide, if they could not
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
         self._unclear: Counter[str] = Counter()  # this burst's frames too poor to judge, by why
         self._judged = 0  # this burst's frames good enough to match
@@ -149,8 +150,14 @@ class FaceWatch:
         )
 
     async def async_end_burst(self) -> None:
-        """After a burst: refuse, once, a recognised face that never proved live."""
+        """After a burst: refuse, once, a recognised face that never proved live.
+
+        `not_live` when the cues said so (the passive score says spoof, or the same picture
+        was served again and again); `face_unclear` when they could not decide (too dark,
+        too small, infrared, too few frames): look at the camera, or use the PIN or card.
+        """
         resident_id, self._unproven = self._unproven, None
+        undecided, self._undecided = self._undecided, None
         unclear, judged = self._unclear, self._judged
         self._unclear, self._judged = Counter(), 0
         self._unknown_frames = 0
@@ -158,21 +165,30 @@ class FaceWatch:
         resident = self._runtime.directory.residents.get(resident_id or "")
         if resident is None:
             if unclear.total() >= UNCLEAR_FRAMES and judged < MIN_JUDGED_FRAMES:
-                await self._async_refuse_unclear(unclear.most_common(1)[0][0])
+                await self._async_refuse("face_unclear", note=unclear.most_common(1)[0][0])
             return
-        # A photo or a screen held to the camera, or a face that never blinked.
-        decision = Decision(
-            self._door.door_id, "face", Outcome.DENIED, "not_live", resident.resident_id,
-            resident.household_id,
-        )  # fmt: skip
-        decision = self._runtime.controller.record(decision, time.time())
-        await gate.async_publish(self._hass, self._runtime, decision)
+        if undecided is not None:
+            # The burst's own reason when frames were too poor (too dark, ...), else the cues'.
+            note = unclear.most_common(1)[0][0] if unclear else undecided
+            await self._async_refuse(
+                "face_unclear", resident.resident_id, resident.household_id, note
+            )
+            return
+        # A photo or a screen held to the camera: the cues say it is not live.
+        await self._async_refuse("not_live", resident.resident_id, resident.household_id)
 
-    async def _async_refuse_unclear(self, problem: str) -> None:
-        """A face was there, but too dark, small, blurred or turned to judge: say so, once."""
+    async def _async_refuse(
+        self,
+        reason: str,
+        resident_id: str | None = None,
+        household_id: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Record and publish one face refusal at this door."""
         decision = Decision(
-            self._door.door_id, "face", Outcome.DENIED, "face_unclear", note=problem
-        )
+            self._door.door_id, "face", Outcome.DENIED, reason, resident_id, household_id,
+            note=note,
+        )  # fmt: skip
         decision = self._runtime.controller.record(decision, time.time())
         await gate.async_publish(self._hass, self._runtime, decision)
 
@@ -273,10 +289,10 @@ class FaceWatch:
     async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:
         if not self.liveness_verdict(now).live:
             # Not proven live yet (a still picture never is): keep watching until the burst
-            # ends, then refuse once.
-            self._unproven = resident_id
+            # ends, then refuse once, saying whether the cues could decide.
+            self._unproven, self._undecided = resident_id, self._scan.undecided(now)
             return
-        self._unproven = None
+        self._unproven = self._undecided = None
         self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
         self._scan.voter.reset()
         self._scan.forget_liveness()

@@ -168,6 +168,7 @@ class Cues:
     parallax: float  # head_motion of the landmarks (0 with fewer than MIN_JUDGED_FRAMES good)
     passive: float | None  # mean passive score, None where there is no model
     scored: int  # frames with a passive score
+    stills: int = 0  # frames that repeated the previous picture (counted once in the others)
 
 
 def cues(
@@ -176,6 +177,7 @@ def cues(
     landmarks: Sequence[npt.ArrayLike],
     problems: Sequence[str | None],
     scores: Sequence[float] | None = None,
+    stills: int = 0,
 ) -> Cues:
     """The cues of one tracked face's frames (see `judge` for the arguments)."""
     good = sum(problem is None for problem in problems)
@@ -187,6 +189,7 @@ def cues(
         parallax=head_motion(landmarks) if good >= MIN_JUDGED_FRAMES else 0.0,
         passive=float(np.mean(scores)) if scores else None,
         scored=len(scores) if scores else 0,
+        stills=stills,
     )
 
 
@@ -194,16 +197,37 @@ def decide(found: Cues, policy: Policy = DEFAULT_POLICY) -> PolicyVerdict:
     """The verdict of a policy on the cues (the rules in this module's docstring)."""
     passive, scored = found.passive, found.scored
     says_live = passive is not None and passive >= policy.min_passive_score
-    if found.blinked and (passive is None or (says_live and scored >= policy.min_scored_with_cue)):
-        return PolicyVerdict(True, "blink", passive=passive)
+    # Frames too poor to judge (an infrared night picture, ...) prove nothing, a blink included.
     if found.good < MIN_JUDGED_FRAMES:
         return PolicyVerdict(False, "cannot_judge", found.detail, passive=passive)
+    if found.blinked and (passive is None or (says_live and scored >= policy.min_scored_with_cue)):
+        return PolicyVerdict(True, "blink", passive=passive)
     parallax = found.parallax
     if parallax >= policy.min_parallax and says_live and scored >= policy.min_scored_with_cue:
         return PolicyVerdict(True, "head_motion", parallax=parallax, passive=passive)
     if says_live and scored >= policy.min_scored_frames:
         return PolicyVerdict(True, "passive", parallax=parallax, passive=passive)
     return PolicyVerdict(False, "not_live", parallax=parallax, passive=passive)
+
+
+def undecided(found: Cues, policy: Policy = DEFAULT_POLICY) -> str | None:
+    """Why the cues could not decide about a face not let in; None when they said not live.
+
+    The passive score saying spoof decides, however few frames it had, and so does the same
+    picture served again and again (a still). Otherwise too few frames good enough to judge
+    (their most common problem: "too_dark", "infrared", ...) or a live-looking score on too few
+    frames to be enough alone ("too_few_frames") is undecided: the door refuses with
+    face_unclear and asks the resident to look at the camera, or use the PIN or card.
+    """
+    if found.passive is not None and found.passive < policy.min_passive_score:
+        return None
+    if found.stills > found.good:
+        return None
+    if found.good < MIN_JUDGED_FRAMES:
+        return found.detail or "too_few_frames"
+    if found.passive is not None and found.scored < policy.min_scored_frames:
+        return "too_few_frames"
+    return None
 
 
 def judge(

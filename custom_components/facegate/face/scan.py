@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 
 from .liveness import DUPLICATE_DISTANCE, LivenessTracker
-from .liveness_policy import DEFAULT_POLICY, Cues, Policy, PolicyVerdict, cues, decide
+from .liveness_policy import (
+    DEFAULT_POLICY,
+    Cues,
+    Policy,
+    PolicyVerdict,
+    cues,
+    decide,
+    undecided,
+)
 from .observation import FaceObservation
 from .tracking import FaceTrack, Step, box_shift, boxes_continue
 from .voting import FrameVoter
@@ -41,6 +49,7 @@ class ScanEvidence:
         # Landmarks, quality problem (None when good), passive score (None where none).
         self._frames: deque[tuple[Any, str | None, float | None]] = deque(maxlen=EVIDENCE)
         self._last: FaceObservation | None = None
+        self._stills = 0  # frames that repeated the previous picture
 
     def pick(self, faces: list[FaceObservation], now: float) -> FaceObservation | None:
         """The tracked face while it is in the frame (nearest its last box), else the largest."""
@@ -67,7 +76,11 @@ class ScanEvidence:
         self.liveness.add(now, face)
         # The same picture again (a frozen or replayed still) is not another frame of
         # evidence: the passive score must hold over several real frames.
-        if not (self._frames and same_picture(self._last, face)):
+        if face.grey and problem is None:  # no colour: the passive model cannot judge it
+            problem = "infrared"
+        if self._frames and same_picture(self._last, face):
+            self._stills += 1
+        else:
             self._frames.append((face.landmarks, problem, face.live_score))
         self._last = face
 
@@ -84,7 +97,12 @@ class ScanEvidence:
             landmarks=[landmarks for landmarks, _, _ in self._frames],
             problems=[problem for _, problem, _ in self._frames],
             scores=scores or None,
+            stills=self._stills,
         )
+
+    def undecided(self, now: float) -> str | None:
+        """Why the cues cannot decide, None when they can (liveness_policy.undecided)."""
+        return undecided(self.cues(now), self.policy)
 
     def verdict(self, now: float) -> PolicyVerdict:
         """The liveness policy on the tracked face's recent frames (liveness_policy.judge)."""
@@ -95,6 +113,7 @@ class ScanEvidence:
         self.liveness.reset()
         self._frames.clear()
         self._last = None
+        self._stills = 0
 
     def reset(self) -> None:
         """Forget everything (the scan ended)."""
