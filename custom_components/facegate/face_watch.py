@@ -29,7 +29,7 @@ from .access.audit import Outcome
 from .access.controller import Decision
 from .access.errors import AccessError
 from .const import DOMAIN
-from .face.liveness import LivenessTracker, frame_quality
+from .face.liveness import frame_quality
 from .face.liveness_policy import MIN_JUDGED_FRAMES, PolicyVerdict
 from .face.observation import FaceObservation
 from .face.scan import ScanEvidence
@@ -55,10 +55,11 @@ FACE_HOLD_SECONDS: Final = 10.0
 # of them, ends in one refusal that says so ("face_unclear": look at the camera, or use the PIN
 # or card) rather than in silence.
 UNCLEAR_FRAMES: Final = 3
-# Enrolment from a camera by a resident (not an administrator) must prove the face live, as an
-# unlock does: frames for up to this long, one every ENROL_FRAME_INTERVAL.
+# Enrolment from a camera by a resident (not an administrator) must prove the face live with
+# the unlock's own policy: frames for up to this long, one every ENROL_FRAME_INTERVAL.
 ENROL_LIVE_SECONDS: Final = 15.0
 ENROL_FRAME_INTERVAL: Final = 0.3
+_ENROLLING: Final = "enrolling"  # the track's name for the face being enrolled
 
 
 class FaceWatch:
@@ -339,13 +340,16 @@ class FaceWatch:
 async def async_live_samples(
     hass: HomeAssistant, runtime: FaceGateRuntime, camera_id: str, count: int
 ) -> list[bytes]:
-    """`count` snapshots of ONE face that proved live (a blink), for enrolment.
+    """`count` snapshots of ONE face that proved live, for enrolment.
 
-    The face is followed like at a door: the only face in each frame, box after box, the same
-    encoding; another face starts again. Raises AccessError("enrol_not_live") when no blink was
-    seen within ENROL_LIVE_SECONDS: a photo (or a screen) held to the camera never blinks.
+    The same liveness policy as an unlock (face/scan.py, face/liveness_policy.py): the passive
+    score over several frames, 3-D head motion, a blink; so a resident enrols by looking at
+    the camera. The face is followed like at a door: the only face in each frame, box after
+    box, the same encoding; another face starts again. Raises AccessError("enrol_not_live")
+    when the face did not prove live within ENROL_LIVE_SECONDS: a photo or a screen held to
+    the camera does not (the model scores it spoof; a still served again counts once).
     """
-    liveness = LivenessTracker()
+    scan = ScanEvidence()
     images: list[bytes] = []
     first: FaceObservation | None = None  # the followed face's first frame
     last: tuple[FaceObservation, float] | None = None
@@ -366,12 +370,15 @@ async def async_live_samples(
                 and boxes_continue(last[0].box, face.box)
                 and same_face(first.encoding, face.encoding)
             ):  # another face, or the same one after a gap: start again
-                liveness.reset()
+                scan.reset()
                 images, first = [], face
             last = (face, now)
-            liveness.add(now, face)
-            images.append(image.content)
-            if liveness.verdict(now).live:
+            problem = frame_quality(face, frame.size)
+            # Followed by box and encoding (nobody's identity yet): clear frames are evidence.
+            scan.add(_ENROLLING if problem is None else None, face, problem, now)
+            if problem is None:
+                images.append(image.content)
+            if images and scan.verdict(now).live:
                 step = max(1, len(images) // count)
                 return images[::-1][::step][:count]
         await asyncio.sleep(ENROL_FRAME_INTERVAL)
