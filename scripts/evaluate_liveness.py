@@ -295,7 +295,10 @@ def record(
         for scale, scan in scans.items():
             scored = faces
             if scorers:
-                scored = [replace(f, live_score=scorers[scale].score(image, f.box)) for f in faces]
+                scored = [  # a grey face is not scored (antispoof.GREY_SPREAD), as at the door
+                    f if f.grey else replace(f, live_score=scorers[scale].score(image, f.box))
+                    for f in faces
+                ]
             face = scan.pick(scored, now)
             if face is None:
                 continue
