@@ -19,8 +19,12 @@ least MIN_PASSIVE_SCORE over MIN_SCORED_FRAMES frames is enough on its own (a re
 just looks at the camera is let in without blinking); a blink or 3-D head motion, with the same
 mean, decides sooner (MIN_SCORED_WITH_CUE frames). Without a passive score (an engine without
 the model) the old rules stand: a blink alone; 3-D head motion never alone, because a curved or
-folded print also breaks the homography. With too few usable frames (too dark, too small) it
-says it cannot judge, so the refusal can say why ("come closer", "more light", or the PIN).
+folded print also breaks the homography. With too few usable frames (too dark, too small,
+infrared: no colour for the model) it says it cannot judge, a blink in them included; and
+`undecided` tells a face the cues judged not live (a spoof score, a repeated still) from one
+they could not decide on, so the refusal can say why ("look at the camera", or the PIN/card).
+`cues` and `decide` are apart so that scripts/evaluate_liveness can try many `Policy`
+constants on one recording.
 """
 
 from __future__ import annotations
