@@ -29,7 +29,7 @@ from .access.audit import Outcome
 from .access.controller import Decision
 from .access.errors import AccessError
 from .const import DOMAIN
-from .face.liveness import LivenessTracker, frame_quality
+from .face.liveness import frame_quality
 from .face.liveness_policy import MIN_JUDGED_FRAMES, PolicyVerdict
 from .face.observation import FaceObservation
 from .face.scan import ScanEvidence
@@ -55,10 +55,11 @@ FACE_HOLD_SECONDS: Final = 10.0
 # of them, ends in one refusal that says so ("face_unclear": look at the camera, or use the PIN
 # or card) rather than in silence.
 UNCLEAR_FRAMES: Final = 3
-# Enrolment from a camera by a resident (not an administrator) must prove the face live, as an
-# unlock does: frames for up to this long, one every ENROL_FRAME_INTERVAL.
+# Enrolment from a camera by a resident (not an administrator) must prove the face live with
+# the unlock's own policy: frames for up to this long, one every ENROL_FRAME_INTERVAL.
 ENROL_LIVE_SECONDS: Final = 15.0
 ENROL_FRAME_INTERVAL: Final = 0.3
+_ENROLLING: Final = "enrolling"  # the track's name for the face being enrolled
 
 
 class FaceWatch:
@@ -78,6 +79,7 @@ class FaceWatch:
         self.recent_match: tuple[str, float] | None = None
         self._scan = ScanEvidence()  # the one face whose frames vote and prove liveness
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
+        self._undecided: str | None = None  # why its cues could not decide, if they could not
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
         self._unclear: Counter[str] = Counter()  # this burst's frames too poor to judge, by why
         self._judged = 0  # this burst's frames good enough to match
@@ -149,8 +151,14 @@ class FaceWatch:
         )
 
     async def async_end_burst(self) -> None:
-        """After a burst: refuse, once, a recognised face that never proved live."""
+        """After a burst: refuse, once, a recognised face that never proved live.
+
+        `not_live` when the cues said so (the passive score says spoof, or the same picture
+        was served again and again); `face_unclear` when they could not decide (too dark,
+        too small, infrared, too few frames): look at the camera, or use the PIN or card.
+        """
         resident_id, self._unproven = self._unproven, None
+        undecided, self._undecided = self._undecided, None
         unclear, judged = self._unclear, self._judged
         self._unclear, self._judged = Counter(), 0
         self._unknown_frames = 0
@@ -158,21 +166,30 @@ class FaceWatch:
         resident = self._runtime.directory.residents.get(resident_id or "")
         if resident is None:
             if unclear.total() >= UNCLEAR_FRAMES and judged < MIN_JUDGED_FRAMES:
-                await self._async_refuse_unclear(unclear.most_common(1)[0][0])
+                await self._async_refuse("face_unclear", note=unclear.most_common(1)[0][0])
             return
-        # A photo or a screen held to the camera, or a face that never blinked.
-        decision = Decision(
-            self._door.door_id, "face", Outcome.DENIED, "not_live", resident.resident_id,
-            resident.household_id,
-        )  # fmt: skip
-        decision = self._runtime.controller.record(decision, time.time())
-        await gate.async_publish(self._hass, self._runtime, decision)
+        if undecided is not None:
+            # The burst's own reason when frames were too poor (too dark, ...), else the cues'.
+            note = unclear.most_common(1)[0][0] if unclear else undecided
+            await self._async_refuse(
+                "face_unclear", resident.resident_id, resident.household_id, note
+            )
+            return
+        # A photo or a screen held to the camera: the cues say it is not live.
+        await self._async_refuse("not_live", resident.resident_id, resident.household_id)
 
-    async def _async_refuse_unclear(self, problem: str) -> None:
-        """A face was there, but too dark, small, blurred or turned to judge: say so, once."""
+    async def _async_refuse(
+        self,
+        reason: str,
+        resident_id: str | None = None,
+        household_id: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Record and publish one face refusal at this door."""
         decision = Decision(
-            self._door.door_id, "face", Outcome.DENIED, "face_unclear", note=problem
-        )
+            self._door.door_id, "face", Outcome.DENIED, reason, resident_id, household_id,
+            note=note,
+        )  # fmt: skip
         decision = self._runtime.controller.record(decision, time.time())
         await gate.async_publish(self._hass, self._runtime, decision)
 
@@ -273,10 +290,10 @@ class FaceWatch:
     async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:
         if not self.liveness_verdict(now).live:
             # Not proven live yet (a still picture never is): keep watching until the burst
-            # ends, then refuse once.
-            self._unproven = resident_id
+            # ends, then refuse once, saying whether the cues could decide.
+            self._unproven, self._undecided = resident_id, self._scan.undecided(now)
             return
-        self._unproven = None
+        self._unproven = self._undecided = None
         self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
         self._scan.voter.reset()
         self._scan.forget_liveness()
@@ -327,13 +344,16 @@ async def async_live_samples(
     count: int,
     on_frame: Callable[[Frame | None], None] | None = None,
 ) -> list[bytes]:
-    """`count` snapshots of ONE face that proved live (a blink), for enrolment.
+    """`count` snapshots of ONE face that proved live, for enrolment.
 
-    The face is followed like at a door: the only face in each frame, box after box, the same
-    encoding; another face starts again. Raises AccessError("enrol_not_live") when no blink was
-    seen within ENROL_LIVE_SECONDS: a photo (or a screen) held to the camera never blinks.
+    The same liveness policy as an unlock (face/scan.py, face/liveness_policy.py): the passive
+    score over several frames, 3-D head motion, a blink; so a resident enrols by looking at
+    the camera. The face is followed like at a door: the only face in each frame, box after
+    box, the same encoding; another face starts again. Raises AccessError("enrol_not_live")
+    when the face did not prove live within ENROL_LIVE_SECONDS: a photo or a screen held to
+    the camera does not (the model scores it spoof; a still served again counts once).
     """
-    liveness = LivenessTracker()
+    scan = ScanEvidence()
     images: list[bytes] = []
     first: FaceObservation | None = None  # the followed face's first frame
     last: tuple[FaceObservation, float] | None = None
@@ -356,12 +376,15 @@ async def async_live_samples(
                 and boxes_continue(last[0].box, face.box)
                 and same_face(first.encoding, face.encoding)
             ):  # another face, or the same one after a gap: start again
-                liveness.reset()
+                scan.reset()
                 images, first = [], face
             last = (face, now)
-            liveness.add(now, face)
-            images.append(image.content)
-            if liveness.verdict(now).live:
+            problem = frame_quality(face, frame.size)
+            # Followed by box and encoding (nobody's identity yet): clear frames are evidence.
+            scan.add(_ENROLLING if problem is None else None, face, problem, now)
+            if problem is None:
+                images.append(image.content)
+            if images and scan.verdict(now).live:
                 step = max(1, len(images) // count)
                 return images[::-1][::step][:count]
         await asyncio.sleep(ENROL_FRAME_INTERVAL)

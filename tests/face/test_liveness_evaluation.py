@@ -74,3 +74,60 @@ def test_a_tiny_synthetic_clip_is_judged_and_the_json_line_ends_the_output(
     assert summary["apcer"] == {}
     assert summary["bpcer"] in (0.0, 1.0)
     assert summary["fps"] > 0
+
+
+def _trace(module: ModuleType, subject: str, kind: str, passive: float) -> object:
+    """A recorded clip (made-up cues, no recording) whose vote named its subject at 1 s."""
+    from custom_components.facegate.face.liveness_policy import Cues  # noqa: PLC0415
+
+    found = Cues(blinked=False, good=5, detail=None, parallax=0.0, passive=passive, scored=5)
+    attack = "replay_phone" if kind == "attack" else ""
+    sample = module.Sample(Path(f"{subject}.mp4"), kind, attack, subject)
+    steps = {scale: [module.Step(1.0, subject, found)] for scale in module.SCALES}
+    return module.Trace(sample, 0.0, steps=steps)
+
+
+def test_cross_validation_judges_each_subject_with_constants_chosen_without_them() -> None:
+    """S1's replay scores 0.55: folds that train on it raise the cut to 0.6 and let the live
+    people in; the fold that holds S1 out cannot know it, keeps the shipped 0.5, and the
+    replay is counted as accepted, held out (no subject is tuned on and judged at once)."""
+    module = _script()
+    traces = [
+        _trace(module, "S1", "attack", 0.55),
+        _trace(module, "S2", "live", 0.9),
+        _trace(module, "S3", "live", 0.9),
+    ]
+
+    held_out, chosen = module.cross_validate(traces)
+
+    assert chosen["S1"] == (0.5, 5, 1.0, 0.07)  # nothing to learn: the shipped constants
+    assert chosen["S2"] == chosen["S3"] == (0.6, 5, 1.0, 0.07)
+    assert [module.is_error(result) for result in held_out] == [True, False, False]
+    shipped = [module.outcome(t, module.DEFAULT_POLICY, module.BOX_SCALE) for t in traces]
+    assert [r.granted for r in shipped] == ["S1", "S2", "S3"]
+
+
+def test_the_cross_validated_run_reports_held_out_and_shipped_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _script()
+    monkeypatch.setitem(sys.modules, script.__name__, script)  # its recordings pickle by name
+    (tmp_path / "live").mkdir()
+    _synthetic_clip(tmp_path / "live" / "live_synthetic.mp4")
+    traces = tmp_path / "traces.pickle"
+    arguments = ["--dataset", str(tmp_path), "--cross-validate", "--traces", str(traces)]
+
+    assert script.main(arguments) == 0
+    first = capsys.readouterr().out.strip().splitlines()
+    assert script.main(arguments) == 0  # the recordings are reused
+    again = capsys.readouterr().out.strip().splitlines()
+
+    assert "shipped constants (not held out)" in "\n".join(first)
+    assert "held out (leave one subject out)" in "\n".join(first)
+    summary = json.loads(first[-1])
+    assert summary["mode"] == "cross_validate_by_subject"
+    assert summary["folds"] == 1
+    assert set(summary["chosen"]) == {"cut", "frames", "crop_scale", "parallax"}
+    assert set(summary["shipped_not_held_out"]) == {"apcer", "bpcer"}
+    assert "recordings reused" in again[0]
+    assert json.loads(again[-1]) == summary

@@ -7,9 +7,14 @@ import pytest
 from custom_components.facegate.face.engine import FaceEngine
 from custom_components.facegate.face.liveness_policy import (
     MIN_PARALLAX,
+    MIN_PASSIVE_SCORE,
+    Policy,
+    cues,
+    decide,
     five_points,
     head_motion,
     judge,
+    undecided,
 )
 
 from ..photos import Photos
@@ -123,3 +128,44 @@ def test_a_replay_that_blinks_and_turns_is_refused_on_its_score(face: np.ndarray
 
     assert (verdict.live, verdict.reason) == (False, "not_live")
     assert verdict.parallax >= MIN_PARALLAX
+
+
+def test_a_blink_seen_only_in_frames_too_poor_to_judge_proves_nothing(face: np.ndarray) -> None:
+    """Infrared night frames (no colour, no passive score): a blink there opens nothing."""
+    verdict = judge(blinked=True, landmarks=[face] * 6, problems=["infrared"] * 6)
+
+    assert (verdict.live, verdict.reason, verdict.detail) == (False, "cannot_judge", "infrared")
+
+
+def test_a_spoof_score_decides_not_live_however_few_frames(face: np.ndarray) -> None:
+    """A photo or a screen scored spoof on 3 frames is judged: not live, not "unclear"."""
+    found = cues(blinked=False, landmarks=[face] * 3, problems=[None] * 3, scores=[0.1] * 3)
+
+    assert not decide(found).live
+    assert undecided(found) is None
+
+
+def test_a_live_looking_face_seen_too_briefly_is_undecided(face: np.ndarray) -> None:
+    briefly = cues(blinked=False, landmarks=[face] * 3, problems=[None] * 3, scores=[0.9] * 3)
+    dark = cues(blinked=False, landmarks=[face] * 4, problems=["too_dark"] * 3 + [None])
+
+    assert not decide(briefly).live
+    assert undecided(briefly) == "too_few_frames"
+    assert undecided(dark) == "too_dark"
+
+
+def test_the_same_picture_served_again_and_again_is_judged_not_live(face: np.ndarray) -> None:
+    """A still (a photo, a frozen camera) counts once; repeated more than it changed: not live."""
+    still = cues(blinked=False, landmarks=[face], problems=[None], scores=[0.9], stills=7)
+
+    assert undecided(still) is None
+
+
+def test_a_policy_with_other_constants_decides_on_the_same_cues(face: np.ndarray) -> None:
+    """scripts/evaluate_liveness --cross-validate tries constants on one recording's cues."""
+    found = cues(blinked=False, landmarks=[face] * 4, problems=[None] * 4, scores=[0.55] * 4)
+
+    assert not decide(found).live  # the shipped policy wants 5 frames
+    assert decide(found, Policy(min_scored_frames=4)).live
+    assert not decide(found, Policy(min_passive_score=0.6, min_scored_frames=4)).live
+    assert Policy().min_passive_score == MIN_PASSIVE_SCORE

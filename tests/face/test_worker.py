@@ -27,8 +27,8 @@ from .conftest import load_rgb
 TIMEOUT = 30.0
 SCENE = "_scenes/bbt_cast_6.jpg"  # 6 faces: about 0.6 s of encoding in the child
 PORTRAIT = "kit_harington/2.jpg"  # 630x374, one face: about 0.2 s
-# No face, a 4K frame: long enough for a call to be caught in flight (about 0.6 s at the door's
-# detection scale on an idle core; the kill test freezes the child, so it needs no margin).
+# No face, a 4K frame: a call in flight (the tests that need one freeze the child with SIGSTOP,
+# so they do not depend on how long it takes).
 SLOW_FRAME = np.full((2160, 3840, 3), 128, dtype=np.uint8)
 
 
@@ -220,11 +220,21 @@ def test_event_loop_not_blocked(worker: EngineWorker, scene: np.ndarray) -> None
 
 
 def test_second_frame_dropped(worker: EngineWorker, scene: np.ndarray) -> None:
+    """A frame that comes while one is in flight is dropped at once, not queued behind it."""
+    pid = worker.pid
+    assert pid is not None
     call = InThread(lambda: worker.analyze(SLOW_FRAME, TIMEOUT))
     wait_busy(worker)
-    started = time.perf_counter()
-    assert worker.analyze(scene, TIMEOUT) is None  # dropped, not queued
-    assert time.perf_counter() - started < 0.05
+    os.kill(pid, signal.SIGSTOP)  # the first call stays in flight, however fast the machine
+    try:
+        # Queued behind the frozen child, the second call could not return at all.
+        second = InThread(lambda: worker.analyze(scene, TIMEOUT))
+        second.join()
+        assert second.error is None
+        assert second.result is None  # dropped
+        assert worker.busy  # and the first is still in flight
+    finally:
+        os.kill(pid, signal.SIGCONT)
     call.join()
     assert call.error is None
     assert call.result == []
@@ -359,9 +369,9 @@ def test_stop_during_a_call(worker: EngineWorker, portrait: np.ndarray) -> None:
     assert pid is not None
     call = InThread(lambda: worker.analyze(SLOW_FRAME, TIMEOUT))
     wait_busy(worker)
-    time.sleep(0.1)
+    os.kill(pid, signal.SIGSTOP)  # still in flight when stop() comes, however fast the machine
 
-    worker.stop()
+    worker.stop()  # terminates the child: a fatal signal ends a stopped process too
 
     call.join()
     assert isinstance(call.error, EngineError)

@@ -26,6 +26,13 @@ MODELS = (("MiniFASNetV2", 2.7), ("MiniFASNetV1SE", 4.0))
 INPUT = 80
 BOX_SCALE = 1.0
 """Our box (YuNet's) widened by this before the models' own scale (see the module docstring)."""
+GREY_SPREAD = 4.0
+"""Mean spread (0-255) between a face pixel's largest and smallest channel below which the face
+has no colour: an infrared night picture, or a black-and-white one. The models were trained on
+colour images and call such faces spoof: frames of 6 real live clips turned grey scored
+0.003-0.05 (in colour 0.42-1.0), so a grey face is not scored; the policy says it cannot judge
+("infrared") rather than "not live", and opens nothing. The faces of the 22 real clips of
+../shared/liveness (every 60th frame) spread 20-85 (live) and 14-139 (replays): far above 4."""
 MAX_FACES = 3
 """Faces scored per frame, largest first: a crowd must not stall the engine."""
 
@@ -88,9 +95,27 @@ class AntiSpoof:
         return total / len(self.graphs)
 
     def score_faces(self, image: RGBImage, faces: list[FaceObservation]) -> list[FaceObservation]:
-        """The faces with `live_score` set on the MAX_FACES largest (None on the others)."""
+        """The faces with `live_score` set on the MAX_FACES largest (None on the others).
+
+        A face without colour gets no score and `grey` (GREY_SPREAD).
+        """
         largest = sorted(range(len(faces)), key=lambda i: -faces[i].width)[:MAX_FACES]
         scored = list(faces)
         for index in largest:
-            scored[index] = replace(faces[index], live_score=self.score(image, faces[index].box))
+            face = faces[index]
+            if colourless(image, face.box):
+                scored[index] = replace(face, live_score=None, grey=True)
+            else:
+                scored[index] = replace(face, live_score=self.score(image, face.box))
         return scored
+
+
+def colourless(image: RGBImage, box: Box) -> bool:
+    """Whether the face in this box has no colour (GREY_SPREAD)."""
+    top, right, bottom, left = box
+    height, width = image.shape[:2]
+    region = image[max(0, top) : min(height, bottom), max(0, left) : min(width, right)]
+    if region.size == 0 or region.ndim != 3:
+        return False
+    spread = region.max(axis=2).astype(np.int16) - region.min(axis=2).astype(np.int16)
+    return float(spread.mean()) < GREY_SPREAD

@@ -19,6 +19,8 @@ class FaceObservation:
     brightness: float  # mean grey level of the face, 0-255
     # The passive anti-spoofing score (face/antispoof.py), 0 spoof .. 1 live; None unscored.
     live_score: float | None = None
+    # No colour (an infrared night picture): the passive model cannot judge it (antispoof.py).
+    grey: bool = False
 
     @property
     def width(self) -> int:

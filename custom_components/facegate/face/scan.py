@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 
 from .liveness import DUPLICATE_DISTANCE, LivenessTracker
-from .liveness_policy import PolicyVerdict, judge
+from .liveness_policy import (
+    DEFAULT_POLICY,
+    Cues,
+    Policy,
+    PolicyVerdict,
+    cues,
+    decide,
+    undecided,
+)
 from .observation import FaceObservation
 from .tracking import FaceTrack, Step, box_shift, boxes_continue
 from .voting import FrameVoter
@@ -33,13 +41,15 @@ def same_picture(before: FaceObservation | None, after: FaceObservation) -> bool
 class ScanEvidence:
     """The tracked face's frames: who they vote for, and whether that face is live."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
+        self.policy = policy  # the liveness policy's constants (the shipped ones by default)
         self.voter = FrameVoter()
         self.liveness = LivenessTracker()
         self.track = FaceTrack()
         # Landmarks, quality problem (None when good), passive score (None where none).
         self._frames: deque[tuple[Any, str | None, float | None]] = deque(maxlen=EVIDENCE)
         self._last: FaceObservation | None = None
+        self._stills = 0  # frames that repeated the previous picture
 
     def pick(self, faces: list[FaceObservation], now: float) -> FaceObservation | None:
         """The tracked face while it is in the frame (nearest its last box), else the largest."""
@@ -66,7 +76,11 @@ class ScanEvidence:
         self.liveness.add(now, face)
         # The same picture again (a frozen or replayed still) is not another frame of
         # evidence: the passive score must hold over several real frames.
-        if not (self._frames and same_picture(self._last, face)):
+        if face.grey and problem is None:  # no colour: the passive model cannot judge it
+            problem = "infrared"
+        if self._frames and same_picture(self._last, face):
+            self._stills += 1
+        else:
             self._frames.append((face.landmarks, problem, face.live_score))
         self._last = face
 
@@ -75,21 +89,31 @@ class ScanEvidence:
         voted = self.voter.result(now)
         return voted if voted is not None and voted == self.track.resident_id else None
 
-    def verdict(self, now: float) -> PolicyVerdict:
-        """The liveness policy on the tracked face's recent frames (liveness_policy.judge)."""
+    def cues(self, now: float) -> Cues:
+        """What the tracked face's recent frames show (liveness_policy.cues)."""
         scores = [score for _, _, score in self._frames if score is not None]
-        return judge(
+        return cues(
             blinked=self.liveness.verdict(now).live,
             landmarks=[landmarks for landmarks, _, _ in self._frames],
             problems=[problem for _, problem, _ in self._frames],
             scores=scores or None,
+            stills=self._stills,
         )
+
+    def undecided(self, now: float) -> str | None:
+        """Why the cues cannot decide, None when they can (liveness_policy.undecided)."""
+        return undecided(self.cues(now), self.policy)
+
+    def verdict(self, now: float) -> PolicyVerdict:
+        """The liveness policy on the tracked face's recent frames (liveness_policy.judge)."""
+        return decide(self.cues(now), self.policy)
 
     def forget_liveness(self) -> None:
         """Start the liveness evidence again (a new face, or a decision made)."""
         self.liveness.reset()
         self._frames.clear()
         self._last = None
+        self._stills = 0
 
     def reset(self) -> None:
         """Forget everything (the scan ended)."""
