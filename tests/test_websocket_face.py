@@ -143,8 +143,8 @@ async def test_live_enrolment_guides_the_resident_frame_by_frame(
     hass_ws_client: WebSocketGenerator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Nobody in view, then a face too dark, then blurred, then a good one that never blinks
-    (a photo): the panel hears each piece of advice once, in order, then the refusal.
+    """Nobody in view, then a face too dark, then blurred, then a good one that is never
+    live (a photo): the panel hears each piece of advice once, in order, then the refusal.
     """
     alex, user = await _alex_linked(hass, site, hass_admin_user)
     clock = EnrolClock()
@@ -183,7 +183,7 @@ async def test_live_enrolment_guides_the_resident_frame_by_frame(
         "no_face",
         "too_dark",
         "too_blurry",
-        "blink",
+        "keep_looking",
     ]
     assert events[-1]["error"] == "enrol_not_live"
     assert events[-1]["message"] == EXCEPTIONS["enrol_not_live"]["message"].rstrip(".")

@@ -276,13 +276,14 @@ def enrol_guidance(frame: Frame | None) -> str:
     """What a person enrolling at a camera should do now, from one analysed frame.
 
     "no_face", "one_face_only", a quality problem of face/liveness.frame_quality (come closer,
-    too dark, hold still, look at the camera), or "blink": the face is good, liveness awaited.
+    too dark, hold still, look at the camera), or "keep_looking": the face is good, liveness
+    is being judged.
     """
     if frame is None or not frame.faces:
         return "no_face"
     if len(frame.faces) > 1:
         return "one_face_only"
-    return frame_quality(frame.faces[0], frame.size) or "blink"
+    return frame_quality(frame.faces[0], frame.size) or "keep_looking"
 
 
 async def async_resident_remove_face(

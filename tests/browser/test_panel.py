@@ -2,8 +2,8 @@
 
 In headless Chromium against a real Home Assistant: the admin (over its APIs) adds Flat 1 with
 Mei and Flat 2 with Noor, each linked to a non-admin user, and a door with the demo camera. Mei
-gives face consent, sets her PIN, tries to enrol at the camera (a photo never blinks: refused
-with the reason), sees the face the administrator enrolled and her PIN unlock in her ledger,
+gives face consent, sets her PIN, tries to enrol at the camera (a photo is never live:
+refused with the reason), sees the face the administrator enrolled and her PIN unlock in her ledger,
 withdraws consent (templates gone from the file on disk; both changes in her consent history),
 adds a card by tapping it at the door's reader and removes it, makes a visitor code and
 revokes it, and reads the panel at phone width.
@@ -172,10 +172,10 @@ def _resident_round(page: Page, site: Site, ids: dict[str, str]) -> None:
     page.get_by_role("button", name="Set", exact=True).first.click()
     expect(page.locator(".pin-state").first).to_have_text("set")
 
-    # A camera serving a photo: guidance while it watches; the face never blinks, the panel
+    # A camera serving a photo: guidance while it watches; the photo is never live, the panel
     # says why.
     page.get_by_role("button", name="Enrol at this camera").click()
-    advice = "blink naturally|Look at the camera|Come closer|Hold still|Too dark|middle|straight"
+    advice = "Keep looking|Look at the camera|Come closer|Hold still|Too dark|middle|straight"
     expect(page.locator(".status")).to_have_text(re.compile(advice), timeout=60_000)  # live
     expect(page.locator(".guidance")).to_have_text(re.compile(advice))  # beside the camera
     page.locator(".guidance").scroll_into_view_if_needed()
