@@ -26,6 +26,7 @@ from .models import (
     find_models,
 )
 from .observation import Box, FaceObservation
+from .reuse import Known, reused_encodings
 
 type Detector = Literal["hog", "cnn"]
 type RGBImage = npt.NDArray[np.uint8]
@@ -160,13 +161,21 @@ class FaceEngine:
             for rect in rects
         ]
 
-    def describe(self, image: RGBImage, box: Box) -> FaceObservation:
-        """Encoding, 68 landmarks, sharpness and brightness of the face in ``box``."""
+    def describe(
+        self, image: RGBImage, box: Box, encoding: npt.NDArray[np.float64] | None = None
+    ) -> FaceObservation:
+        """Encoding, 68 landmarks, sharpness and brightness of the face in ``box``.
+
+        With ``encoding`` (the same face's, from an earlier frame: face/reuse.py) the encoder
+        is skipped and the observation says so (``encoded`` False).
+        """
         image = check_image(image)
         top, right, bottom, left = box
         rect = self._rectangle(left, top, right, bottom)
-        shape_5 = self._shape_5(image, rect)
-        encoding = np.array(self._encoder.compute_face_descriptor(image, shape_5, NUM_JITTERS))
+        encoded = encoding is None
+        if encoding is None:
+            shape_5 = self._shape_5(image, rect)
+            encoding = np.array(self._encoder.compute_face_descriptor(image, shape_5, NUM_JITTERS))
         shape_68 = self._shape_68(image, rect)
         landmarks = np.array([(point.x, point.y) for point in shape_68.parts()], dtype=np.int32)
         sharpness, brightness = _face_quality(image, box)
@@ -176,12 +185,20 @@ class FaceEngine:
             landmarks=landmarks,
             sharpness=sharpness,
             brightness=brightness,
+            encoded=encoded,
         )
 
-    def analyze(self, image: RGBImage) -> list[FaceObservation]:
-        """Every face of an RGB uint8 image (HxWx3), in detector order; [] when none."""
+    def analyze(self, image: RGBImage, known: tuple[Known, ...] = ()) -> list[FaceObservation]:
+        """Every face of an RGB uint8 image (HxWx3), in detector order; [] when none.
+
+        ``known``: faces of the previous frame whose encoding may be reused (face/reuse.py).
+        """
         image = check_image(image)
-        return [self.describe(image, box) for box in self.detect(image)]
+        boxes = self.detect(image)
+        reused = reused_encodings(boxes, known)
+        return [
+            self.describe(image, box, encoding) for box, encoding in zip(boxes, reused, strict=True)
+        ]
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -19,6 +19,8 @@ class FaceObservation:
     brightness: float  # mean grey level of the face, 0-255
     # The passive anti-spoofing score (face/antispoof.py), 0 spoof .. 1 live; None unscored.
     live_score: float | None = None
+    # False when the encoding is the tracked face's from an earlier frame (face/reuse.py).
+    encoded: bool = True
 
     @property
     def width(self) -> int:
