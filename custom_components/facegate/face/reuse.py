@@ -10,7 +10,7 @@ What keeps this safe (a photo of a resident swapped for a live stranger must not
   unknown one, and only when its box barely moved (`close`: a quarter of a face width, 1.25x in
   size): a new face, a jump or a change of size is encoded again;
 * at most `REUSE_FRAMES` frames in a row reuse an encoding, none more than `REUSE_SECONDS`
-  after it was computed, and each frame is encoded afresh with probability 1/`REUSE_FRAMES`
+  after it was computed, and each frame is encoded afresh with probability 1/`SURPRISE`
   anyway (`secrets`): someone alternating a photo and a face cannot know which frames are
   checked, and a fresh frame that shows someone else restarts the track (its evidence is lost);
 * a fresh frame that no longer matches after reused ones wipes the scan's evidence (those
@@ -34,7 +34,13 @@ import numpy.typing as npt
 from .observation import Box, FaceObservation
 
 REUSE_FRAMES = 3
-"""At most this many frames in a row reuse one encoding (then one is encoded again)."""
+"""At most this many frames in a row reuse one encoding (then one is encoded again). Fewer than
+the four frames a blink needs (open, closed, closed, open: liveness.MIN_FRAMES says why), so a
+face swapped in between two fresh frames cannot blink for the resident on its own: the open
+frames around its closed ones would be the photo's, whose face shape differs
+(liveness.MAX_POSE_CHANGE)."""
+SURPRISE = 6
+"""Besides, one frame in SURPRISE on average is encoded afresh unannounced."""
 REUSE_SECONDS = 1.0
 """An encoding is reused for at most this long after it was computed."""
 REUSE_SHIFT = 0.25
@@ -91,7 +97,7 @@ class EncodingReuse:
             last is None
             or last.reused >= REUSE_FRAMES
             or not 0 <= now - last.encoded_at <= REUSE_SECONDS
-            or secrets.randbelow(REUSE_FRAMES + 1) == 0  # an unannounced fresh frame
+            or secrets.randbelow(SURPRISE) == 0  # an unannounced fresh frame
         ):
             return ()
         return ((last.box, last.encoding),)
