@@ -99,7 +99,7 @@ def _image_refused(err: ImageError) -> AccessError:
 def _unseal_all(protector: TemplateProtector, blobs: list[str]) -> list[Gallery]:
     galleries = [Gallery.unseal(protector, base64.b64decode(blob)) for blob in blobs]
     for gallery in galleries:
-        gallery.prepare()  # the O(N^2) cohort pass, once, here rather than at the first probe
+        gallery.prepare()  # stacking the samples (O(N)) here rather than at the first probe
     return galleries
 
 
