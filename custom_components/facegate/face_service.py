@@ -32,6 +32,7 @@ from .face.liveness import frame_quality
 from .face.models import DEFAULT_ENGINE, ENGINE_KEYS, engine_available
 from .face.observation import FaceObservation
 from .face.protection import TemplateError, TemplateProtector
+from .face.reuse import Known
 from .face.worker import EngineError, EngineWorker
 
 _LOGGER = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def _image_refused(err: ImageError) -> AccessError:
 def _unseal_all(protector: TemplateProtector, blobs: list[str]) -> list[Gallery]:
     galleries = [Gallery.unseal(protector, base64.b64decode(blob)) for blob in blobs]
     for gallery in galleries:
-        gallery.prepare()  # the O(N^2) cohort pass, once, here rather than at the first probe
+        gallery.prepare()  # stacking the samples (O(N)) here rather than at the first probe
     return galleries
 
 
@@ -216,8 +217,12 @@ class FaceService:
             self._worker = None
             await self._hass.async_add_executor_job(worker.stop)
 
-    async def async_analyze(self, image: bytes) -> Frame | None:
-        """Faces in an image; None when the engine is busy (the frame is dropped)."""
+    async def async_analyze(self, image: bytes, known: tuple[Known, ...] = ()) -> Frame | None:
+        """Faces in an image; None when the engine is busy (the frame is dropped).
+
+        ``known``: the tracked face of the previous frame, whose encoding the engine may reuse
+        (face/reuse.py).
+        """
         # Only the header is read here: a decompression bomb is refused before anything is
         # decoded, and the engine process, not Home Assistant's, decodes the rest.
         try:
@@ -227,7 +232,7 @@ class FaceService:
         worker = await self.async_start()
         try:
             result = await self._hass.async_add_executor_job(
-                worker.analyze_image, image, ANALYZE_TIMEOUT
+                worker.analyze_image, image, ANALYZE_TIMEOUT, known
             )
         except ImageError as err:
             raise _image_refused(err) from err

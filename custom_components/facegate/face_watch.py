@@ -32,6 +32,7 @@ from .const import DOMAIN
 from .face.liveness import frame_quality
 from .face.liveness_policy import MIN_JUDGED_FRAMES, PolicyVerdict
 from .face.observation import FaceObservation
+from .face.reuse import EncodingReuse
 from .face.scan import ScanEvidence
 from .face.tracking import MAX_GAP_SECONDS, boxes_continue, same_face
 from .face_service import Frame
@@ -78,6 +79,7 @@ class FaceWatch:
         # The last recognition that passed liveness: whom, when (voice.py uses it up).
         self.recent_match: tuple[str, float] | None = None
         self._scan = ScanEvidence()  # the one face whose frames vote and prove liveness
+        self._reuse = EncodingReuse()  # whose encoding the engine may skip (face/reuse.py)
         self._unproven: str | None = None  # recognised in this burst, but not (yet) live
         self._undecided: str | None = None  # why its cues could not decide, if they could not
         self._unknown_frames = 0  # clear frames of someone not enrolled, in this burst
@@ -163,6 +165,7 @@ class FaceWatch:
         self._unclear, self._judged = Counter(), 0
         self._unknown_frames = 0
         self._scan.reset()
+        self._reuse.clear()
         resident = self._runtime.directory.residents.get(resident_id or "")
         if resident is None:
             if unclear.total() >= UNCLEAR_FRAMES and judged < MIN_JUDGED_FRAMES:
@@ -205,7 +208,8 @@ class FaceWatch:
             self._camera_failed()
             raise
         try:
-            frame = await self._runtime.faces.async_analyze(image.content)
+            known = self._reuse.hint(time.time())
+            frame = await self._runtime.faces.async_analyze(image.content, known)
         except AccessError as err:
             if err.reason in ("image_unreadable", "image_too_large"):
                 self._camera_failed()
@@ -247,6 +251,7 @@ class FaceWatch:
         self.faces = len(frame.faces)
         face = self._scan.pick(frame.faces, now)
         if face is None:
+            self._reuse.clear()
             self._set_state(NOBODY)
             return
         self.last_seen = now
@@ -260,11 +265,13 @@ class FaceWatch:
         match = await self._runtime.faces.async_decide(face.encoding) if clear else None
         resident_id = match.resident_id if match else None
         self._scan.add(resident_id, face, problem, now)
+        if self._reuse.record(face, resident_id is not None, now) and clear:
+            self._scan.reset()  # the reused frames before it may have shown someone else
         self._set_state(gate.resident_label(self._runtime, resident_id) or UNKNOWN)
         if clear and resident_id is None:
             self._count_unknown_frame()
         if (voted := self._scan.voted(now)) is not None:
-            await self._async_try_face_unlock(voted, now)
+            await self._async_try_face_unlock(voted, now, encoded=face.encoded)
 
     def _count_unknown_frame(self) -> None:
         """Report a stranger once a burst: on the bus and to the door's event entity."""
@@ -287,13 +294,18 @@ class FaceWatch:
         """The liveness policy on the tracked face's recent frames (face/liveness_policy.py)."""
         return self._scan.verdict(now)
 
-    async def _async_try_face_unlock(self, resident_id: str, now: float) -> None:
+    async def _async_try_face_unlock(
+        self, resident_id: str, now: float, *, encoded: bool = True
+    ) -> None:
         if not self.liveness_verdict(now).live:
             # Not proven live yet (a still picture never is): keep watching until the burst
             # ends, then refuse once, saying whether the cues could decide.
             self._unproven, self._undecided = resident_id, self._scan.undecided(now)
             return
         self._unproven = self._undecided = None
+        if not encoded:  # the door opens on a freshly encoded frame only: ask for one
+            self._reuse.clear()
+            return
         self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
         self._scan.voter.reset()
         self._scan.forget_liveness()

@@ -221,8 +221,8 @@ def assert_cohort_is_a_full_recompute(gallery: Gallery) -> None:
         assert rebuilt.neighbour_distance(resident_id) == gallery.neighbour_distance(
             resident_id
         ) or rebuilt.neighbour_distance(resident_id) == pytest.approx(
-            gallery.neighbour_distance(resident_id), rel=1e-9
-        )
+            gallery.neighbour_distance(resident_id), rel=1e-9, abs=1e-7
+        )  # abs: duplicated samples are 0 apart, give or take the rounding of a matrix product
 
 
 def test_incremental_cohort_equals_a_full_recompute_through_enrolments_and_erasures(

@@ -26,6 +26,7 @@ from .models import (
     find_models,
 )
 from .observation import Box, FaceObservation
+from .reuse import Known, reused_encodings
 
 type Detector = Literal["hog", "cnn"]
 type RGBImage = npt.NDArray[np.uint8]
@@ -42,6 +43,11 @@ DEFAULT_MAX_PIXELS = 4_000_000
 # The most pixels an image may declare in its header: a 48 MP phone photo passes, a
 # decompression bomb (a small file of 13000x13000 px, 2 GB once decoded) does not.
 MAX_SOURCE_PIXELS = 50_000_000
+# A frame that may reuse the tracked face's encoding looks for it within half a face width of
+# its last box only (face/reuse.py: it may have moved a quarter of a width): a fifth of a
+# 1280x720 frame's detection work for a 220 px face. Faces elsewhere are seen on the next
+# fresh frame (at most REUSE_FRAMES frames or REUSE_SECONDS later).
+NEAR_MARGIN = 0.5
 NUM_JITTERS = 1  # face_recognition's default; more jitters cost one encoder pass each
 _RGB_CHANNELS = 3
 
@@ -160,13 +166,40 @@ class FaceEngine:
             for rect in rects
         ]
 
-    def describe(self, image: RGBImage, box: Box) -> FaceObservation:
-        """Encoding, 68 landmarks, sharpness and brightness of the face in ``box``."""
+    def detect_near(self, image: RGBImage, box: Box) -> list[Box]:
+        """Face boxes within NEAR_MARGIN face widths of ``box`` (detect on that region only)."""
+        image = check_image(image)
+        height, width = image.shape[:2]
+        top, right, bottom, left = box
+        margin = NEAR_MARGIN * max(right - left, bottom - top, 1)
+        region = _trim_box(
+            round(top - margin), round(right + margin), round(bottom + margin),
+            round(left - margin), height, width,
+        )  # fmt: skip
+        r_top, r_right, r_bottom, r_left = region
+        if r_bottom - r_top < 2 or r_right - r_left < 2:
+            return []
+        crop = np.ascontiguousarray(image[r_top:r_bottom, r_left:r_right])
+        return [
+            _trim_box(t + r_top, r + r_left, b + r_top, x + r_left, height, width)
+            for t, r, b, x in self.detect(crop)
+        ]
+
+    def describe(
+        self, image: RGBImage, box: Box, encoding: npt.NDArray[np.float64] | None = None
+    ) -> FaceObservation:
+        """Encoding, 68 landmarks, sharpness and brightness of the face in ``box``.
+
+        With ``encoding`` (the same face's, from an earlier frame: face/reuse.py) the encoder
+        is skipped and the observation says so (``encoded`` False).
+        """
         image = check_image(image)
         top, right, bottom, left = box
         rect = self._rectangle(left, top, right, bottom)
-        shape_5 = self._shape_5(image, rect)
-        encoding = np.array(self._encoder.compute_face_descriptor(image, shape_5, NUM_JITTERS))
+        encoded = encoding is None
+        if encoding is None:
+            shape_5 = self._shape_5(image, rect)
+            encoding = np.array(self._encoder.compute_face_descriptor(image, shape_5, NUM_JITTERS))
         shape_68 = self._shape_68(image, rect)
         landmarks = np.array([(point.x, point.y) for point in shape_68.parts()], dtype=np.int32)
         sharpness, brightness = _face_quality(image, box)
@@ -176,12 +209,27 @@ class FaceEngine:
             landmarks=landmarks,
             sharpness=sharpness,
             brightness=brightness,
+            encoded=encoded,
         )
 
-    def analyze(self, image: RGBImage) -> list[FaceObservation]:
-        """Every face of an RGB uint8 image (HxWx3), in detector order; [] when none."""
+    def analyze(self, image: RGBImage, known: tuple[Known, ...] = ()) -> list[FaceObservation]:
+        """Every face of an RGB uint8 image (HxWx3), in detector order; [] when none.
+
+        ``known``: faces of the previous frame whose encoding may be reused (face/reuse.py).
+        """
         image = check_image(image)
-        return [self.describe(image, box) for box in self.detect(image)]
+        if len(known) == 1:
+            # The tracked face where it was: detect around it only. Any other outcome (no face
+            # there, two faces, one that moved too far) falls back to the whole frame.
+            near = self.detect_near(image, known[0][0])
+            encodings = reused_encodings(near, known)
+            if len(near) == 1 and (encoding := encodings[0]) is not None:
+                return [self.describe(image, near[0], encoding)]
+        boxes = self.detect(image)
+        reused = reused_encodings(boxes, known)
+        return [
+            self.describe(image, box, encoding) for box, encoding in zip(boxes, reused, strict=True)
+        ]
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -141,7 +141,10 @@ class Gallery:
             self._index = None
 
     def prepare(self) -> TemplateIndex:
-        """The search index, built now if needed (O(N^2) cohort pass: call it in the executor)."""
+        """The search index, built now if needed (O(N) stacking: call it in the executor).
+
+        The cohort of each identity is computed the first time it is asked for (index.py).
+        """
         with self.lock:
             if self._index is None:
                 self._index = TemplateIndex.build(sorted(self._templates.items()))

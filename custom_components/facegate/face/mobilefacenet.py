@@ -29,6 +29,7 @@ from .engine import RGBImage, _face_quality, _import_dlib, _load, check_image
 from .models import ModelPaths, find_models
 from .observation import Box, FaceObservation
 from .onnx_numpy import MODELS_DIR, Graph, load_graph
+from .reuse import Known, reused_encodings
 
 YUNET = ("yunet", "yunet_s_640_640")
 MOBILEFACENET = ("mobilefacenet", "MobileFaceNet")
@@ -243,26 +244,34 @@ class MobileFaceNetEngine:
         self.encoder = MobileFaceNetEncoder(runtime, mirror=mirror)
         self.runtime = self.encoder.graph.runtime
 
-    def analyze(self, image: RGBImage) -> list[FaceObservation]:
-        """Every face of an RGB uint8 image (HxWx3), best detection first; [] when none."""
+    def analyze(self, image: RGBImage, known: tuple[Known, ...] = ()) -> list[FaceObservation]:
+        """Every face of an RGB uint8 image (HxWx3), best detection first; [] when none.
+
+        ``known``: faces of the previous frame whose encoding may be reused (face/reuse.py).
+        """
         image = check_image(image)
         height, width = image.shape[:2]
-        boxes, _, points = self.detector.detect(image)
+        found, _, points = self.detector.detect(image)
+        boxes = [_to_box(xyxy, height, width) for xyxy in found]
+        kept = [
+            (box, landmarks)
+            for box, landmarks in zip(boxes, points, strict=True)
+            if box[1] - box[3] >= 2 and box[2] - box[0] >= 2
+        ]
+        reused = reused_encodings([box for box, _ in kept], known)
         faces = []
-        for xyxy, landmarks in zip(boxes, points, strict=True):
-            box = _to_box(xyxy, height, width)
+        for (box, landmarks), encoding in zip(kept, reused, strict=True):
             top, right, bottom, left = box
-            if right - left < 2 or bottom - top < 2:
-                continue
             shape_68 = self._shape_68(image, self._rectangle(left, top, right, bottom))
             sharpness, brightness = _face_quality(image, box)
             faces.append(
                 FaceObservation(
                     box=box,
-                    encoding=self.encoder.embed(image, landmarks),
+                    encoding=self.encoder.embed(image, landmarks) if encoding is None else encoding,
                     landmarks=np.array([(p.x, p.y) for p in shape_68.parts()], dtype=np.int32),
                     sharpness=sharpness,
                     brightness=brightness,
+                    encoded=encoding is None,
                 )
             )
         return faces

@@ -21,6 +21,8 @@ class FaceObservation:
     live_score: float | None = None
     # No colour (an infrared night picture): the passive model cannot judge it (antispoof.py).
     grey: bool = False
+    # False when the encoding is the tracked face's from an earlier frame (face/reuse.py).
+    encoded: bool = True
 
     @property
     def width(self) -> int:

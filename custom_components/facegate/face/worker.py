@@ -63,8 +63,13 @@ from .models import (
 )
 from .observation import FaceObservation
 from .onnx_numpy import ModelFileError
+from .reuse import Known
 
 _LOGGER = logging.getLogger(__name__)
+
+# A request's header after its sequence number: height and width (None for an encoded
+# image), and the faces whose encoding may be reused.
+type _Header = tuple[int | None, int | None, tuple[Known, ...]]
 
 REASON_CRASHED: Final = "crashed"
 REASON_TIMEOUT: Final = "timeout"
@@ -140,14 +145,16 @@ def _serve(
         seq = None
         reply: tuple[str, object, object]
         try:
-            seq, height, width = header
+            seq, height, width, *rest = header  # rest: the known faces, if any
+            known = rest[0] if rest else ()
             if height is None:  # an encoded image: decode it here, not in the parent
                 image = decode_image(frame)
                 size = (image.shape[1], image.shape[0])
-                reply = (_RESULT, seq, (spoof.score_faces(image, engine.analyze(image)), size))
+                faces = spoof.score_faces(image, engine.analyze(image, known))
+                reply = (_RESULT, seq, (faces, size))
             else:
                 image = np.frombuffer(frame, dtype=np.uint8).reshape(height, width, 3)
-                reply = (_RESULT, seq, spoof.score_faces(image, engine.analyze(image)))
+                reply = (_RESULT, seq, spoof.score_faces(image, engine.analyze(image, known)))
         except ImageError as err:
             reply = (_REFUSED, seq, err.reason)
         except Exception as err:  # noqa: BLE001 - one bad frame must not end the worker
@@ -220,33 +227,34 @@ class EngineWorker:
             if not self._child_alive():
                 self._restart()
 
-    def analyze(self, image: RGBImage, timeout: float) -> list[FaceObservation] | None:
+    def analyze(
+        self, image: RGBImage, timeout: float, known: tuple[Known, ...] = ()
+    ) -> list[FaceObservation] | None:
         """The faces of one RGB frame, or None when a frame is already in flight (dropped).
 
         ``timeout`` bounds the analysis, not a (re)start of the child that may come first.
+        ``known``: faces of the previous frame whose encoding may be reused (face/reuse.py).
         Raises EngineError; TypeError or ValueError for an array that is not HxWx3 uint8.
         """
         image = check_image(image)
         height, width = image.shape[:2]
-        result = self._call((height, width), memoryview(image).cast("B"), timeout)
+        result = self._call((height, width, known), memoryview(image).cast("B"), timeout)
         observations: list[FaceObservation] | None = result
         return observations
 
     def analyze_image(
-        self, data: bytes, timeout: float
+        self, data: bytes, timeout: float, known: tuple[Known, ...] = ()
     ) -> tuple[list[FaceObservation], tuple[int, int]] | None:
         """The faces of an encoded image (JPEG, PNG, ...) and its (width, height) as analyzed.
 
         The child decodes it (face.engine.decode_image); ImageError when it is unusable. The
         rest as ``analyze``.
         """
-        result = self._call((None, None), memoryview(data), timeout)
+        result = self._call((None, None, known), memoryview(data), timeout)
         analyzed: tuple[list[FaceObservation], tuple[int, int]] | None = result
         return analyzed
 
-    def _call(
-        self, shape: tuple[int | None, int | None], payload: memoryview, timeout: float
-    ) -> Any:
+    def _call(self, header: _Header, payload: memoryview, timeout: float) -> Any:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         if not self._busy.acquire(blocking=False):
@@ -258,7 +266,7 @@ class EngineWorker:
                 raise EngineError(REASON_UNAVAILABLE, self._unavailable)
             if not self._child_alive():
                 self._restart()
-            return self._exchange(shape, payload, timeout)
+            return self._exchange(header, payload, timeout)
         finally:
             self._busy.release()
 
@@ -380,9 +388,7 @@ class EngineWorker:
         self.runtime = str(second)
         _LOGGER.debug("Face engine worker %s ready (%s, %s)", first, self.engine, second)
 
-    def _exchange(
-        self, shape: tuple[int | None, int | None], payload: memoryview, timeout: float
-    ) -> Any:
+    def _exchange(self, header: _Header, payload: memoryview, timeout: float) -> Any:
         requests, replies = self._requests, self._replies
         if requests is None or replies is None:  # not after a successful _spawn
             raise EngineError(REASON_CRASHED, "no child")
@@ -390,7 +396,7 @@ class EngineWorker:
         seq = self._seq
         deadline = time.monotonic() + timeout
         try:
-            sent = _send_within(requests, (seq, *shape), payload, timeout)
+            sent = _send_within(requests, (seq, *header), payload, timeout)
             if not sent or not replies.poll(max(0.0, deadline - time.monotonic())):
                 _LOGGER.warning("Face engine worker took longer than %s s: restarting it", timeout)
                 self._discard(kill=True)
@@ -475,7 +481,7 @@ _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _send_within(
-    requests: Connection, header: tuple[int | None, ...], payload: memoryview, timeout: float
+    requests: Connection, header: tuple[object, ...], payload: memoryview, timeout: float
 ) -> bool:
     """Send a request, or give up after ``timeout``: False then.
 
