@@ -113,6 +113,11 @@ async def test_attack_logbook_names_a_hidden_resident_who_opens_without_a_code(
 
     assert [(e.data["reason"], e.data["resident"]) for e in events] == [("resident", "resident")]
     assert user_in(events[0]) is None
+    # Nor the lock's own "unlocked" line in the logbook.
+    state = hass.states.get(LOCK)
+    assert state is not None
+    assert state.state == LockState.UNLOCKED
+    assert (state.context.user_id, state.context.parent_id) == (None, None)
 
 
 async def test_attack_hidden_resident_still_cannot_open_through_an_automation(
