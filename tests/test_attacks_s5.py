@@ -6,12 +6,13 @@ is stored a moment later. Each test plays one attack with real users, automation
 entities. One that still works (no fix in scope) is marked xfail(strict=True) with the reason.
 """
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.components.lock.const import LockState
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import Context, Event, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.setup import async_setup_component
@@ -194,3 +195,35 @@ async def test_attack_reload_in_the_save_delay_keeps_every_decision(
     assert "unknown_credential" in stored
     assert hass.states.get(LOCK).state == LockState.LOCKED  # type: ignore[union-attr]
     assert PIN not in stored
+
+
+async def test_attack_flood_of_spoken_refusals_then_pins_keeps_the_lockout_and_the_audit(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    """At a door that takes voice, spoken requests without a PIN are refused and stored a
+    moment later; spoken wrong PINs between them still lock the door out, the right PIN said
+    next is refused, and Home Assistant's final write at a restart keeps every refusal."""
+    entry = await voice_site(hass, hass_admin_user)
+    for _ in range(5):
+        await say(hass, "unlock the front door", hass_admin_user)
+    for _ in range(10):
+        await say(hass, "open the front door with pin 7 3 9 1 6 4", hass_admin_user)
+    await say(hass, f"open the front door with pin {' '.join(PIN)}", hass_admin_user)
+    for _ in range(5):  # refused as locked out: only stored a moment later
+        await say(hass, "unlock the front door", hass_admin_user)
+    await hass.async_block_till_done()
+    assert hass.states.get(LOCK).state == LockState.LOCKED  # type: ignore[union-attr]
+
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_FINAL_WRITE)
+    await hass.async_block_till_done()
+
+    audit = json.loads(await read_store(hass, entry))["data"]["audit"]
+    counts: dict[tuple[str, str], int] = {}
+    for record in audit:
+        key = (record["method"], record["reason"])
+        counts[key] = counts.get(key, 0) + record["count"]
+    assert counts[("voice", "voice_second_factor_needed")] == 5
+    assert counts[("pin", "too_many_failures")] >= 1
+    assert counts[("pin", "locked_out")] >= 1  # the right PIN, said during the lockout
+    assert counts[("voice", "locked_out")] == 5
+    assert not any(record["outcome"] == "granted" for record in audit)
