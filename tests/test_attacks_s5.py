@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from homeassistant.components import conversation
 from homeassistant.components.lock.const import LockState
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import Context, Event, HomeAssistant
@@ -23,12 +24,14 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK
 from custom_components.facegate.gate import EVENT_ACCESS
 from custom_components.facegate.logbook import describe_decision
 
-from .test_doors import LOCK, OTHER_PIN, PIN, read_store
+from .conftest import setup_site, site_entry
+from .test_doors import LOCK, OTHER_PIN, PIN, add_resident, call, read_store
 from .test_security_access import World, locked
-from .test_voice import say, voice_site
+from .test_voice import VOICE_ON, say, start_assist, voice_site
 
 # A household's convenience: after a refused attempt at the front door, open it anyway.
 OPEN_ON_DENIAL = {
@@ -227,3 +230,40 @@ async def test_attack_flood_of_spoken_refusals_then_pins_keeps_the_lockout_and_t
     assert counts[("pin", "locked_out")] >= 1  # the right PIN, said during the lockout
     assert counts[("voice", "locked_out")] == 5
     assert not any(record["outcome"] == "granted" for record in audit)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="voice.async_voice_unlock (intent.py's spoken PIN, an LLM agent's code through the"
+    " lock) publishes without the caller's context; voice.py and intent.py are other helpers'",
+)
+async def test_attack_spoken_wrong_pin_sets_off_an_automation_as_nobody(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    """The guest's attack of test_logbook_context, spoken: a user of no household says a
+    wrong PIN to Assist at a door that takes voice and lets automations in. The refusal must
+    carry the guest's context, so that what it sets off is decided as the guest.
+
+    Today it carries none. The lock stays locked only because the automation's unlock runs
+    in Assist's chat session (a context variable its task inherits) and is decided as a
+    spoken request; a chain that leaves it (a relay through MQTT or a webhook, Node-RED) is
+    decided as nobody, and the logbook does not say who tried."""
+    await setup_site(hass, site_entry(door={**VOICE_ON, CONF_ALLOW_AUTOMATION_UNLOCK: True}))
+    resident = await add_resident(hass, hass_admin_user)
+    await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
+    await start_assist(hass)
+    guest = await hass.auth.async_create_user("Guest", group_ids=["system-users"])
+    assert await async_setup_component(hass, "automation", {"automation": [OPEN_ON_DENIAL]})
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await conversation.async_converse(
+        hass, "open the front door with pin 7 3 9 1 6 4", None, Context(user_id=guest.id)
+    )
+    await hass.async_block_till_done()
+
+    assert hass.states.get(LOCK).state == LockState.LOCKED  # type: ignore[union-attr]
+    assert [e.data["reason"] for e in events] == [
+        "unknown_credential",
+        "voice_second_factor_needed",  # the automation's unlock, taken for a spoken one
+    ]
+    assert events[0].context.user_id == guest.id
