@@ -30,6 +30,7 @@ from custom_components.facegate.logbook import describe_decision
 
 from .conftest import setup_site, site_entry
 from .test_doors import LOCK, OTHER_PIN, PIN, add_resident, call, read_store
+from .test_issue11_side_door import STRIKE, TARGET, household_user, side_door
 from .test_security_access import World, locked
 from .test_voice import VOICE_ON, say, start_assist, voice_site
 
@@ -267,3 +268,30 @@ async def test_attack_spoken_wrong_pin_sets_off_an_automation_as_nobody(
         "voice_second_factor_needed",  # the automation's unlock, taken for a spoken one
     ]
     assert events[0].context.user_id == guest.id
+
+
+async def test_attack_target_rows_name_a_hidden_resident_who_opens_without_a_code(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    """A door whose bolt is a switch: a hidden resident's unlock from the UI switches it on
+    under a context of FaceGate's own, which must not carry their user either (the switch's
+    and the relay's lines in the logbook). FaceGate still knows the move as its own."""
+    entry = await side_door(hass)
+    pat = await household_user(hass)
+    await add_resident(hass, hass_admin_user, user_id=pat.id)
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    asked = Context(user_id=pat.id)
+    await hass.services.async_call(
+        "lock", "unlock", {ATTR_ENTITY_ID: LOCK}, blocking=True, context=asked
+    )
+    await hass.async_block_till_done()
+
+    assert [e.data["outcome"] for e in events] == ["granted"]  # no "bypassed"
+    for entity_id in (LOCK, TARGET, STRIKE):
+        state = hass.states.get(entity_id)
+        assert state is not None
+        assert state.state in (LockState.UNLOCKED, "on"), entity_id
+        assert state.context.user_id is None, entity_id
+        assert state.context.parent_id != asked.id, entity_id  # the logbook reads its user
+    assert entry.runtime_data.directory.residents_of_user(pat.id)[0].show_name is False
