@@ -24,11 +24,11 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK
+from custom_components.facegate.const import CONF_ALLOW_AUTOMATION_UNLOCK, CONF_HOUSEHOLD_IDS
 from custom_components.facegate.gate import EVENT_ACCESS
 from custom_components.facegate.logbook import describe_decision
 
-from .conftest import setup_site, site_entry
+from .conftest import FLAT_2, setup_site, site_entry
 from .test_doors import LOCK, OTHER_PIN, PIN, add_resident, call, read_store
 from .test_issue11_side_door import STRIKE, TARGET, household_user, side_door
 from .test_security_access import World, locked
@@ -295,3 +295,40 @@ async def test_attack_target_rows_name_a_hidden_resident_who_opens_without_a_cod
         assert state.context.user_id is None, entity_id
         assert state.context.parent_id != asked.id, entity_id  # the logbook reads its user
     assert entry.runtime_data.directory.residents_of_user(pat.id)[0].show_name is False
+
+
+async def test_attack_hidden_residents_grant_opens_another_households_door_as_nobody(
+    hass: HomeAssistant, hass_admin_user: MockUser
+) -> None:
+    """Pat (Flat 1, hiding their name) opens the front door from the UI; an automation opens
+    the back door (Flat 2's only) on every grant at the front. With Pat's user taken off the
+    event, the automation must still be Pat's, and Pat may not open Flat 2's door."""
+    back = "lock.back_door"
+    await setup_site(hass, site_entry(back_door={CONF_HOUSEHOLD_IDS: [FLAT_2]}))
+    pat = await household_user(hass)
+    await add_resident(hass, hass_admin_user, user_id=pat.id)
+    open_back = {
+        "id": "open_back_after_front",
+        "triggers": [
+            {
+                "trigger": "event",
+                "event_type": EVENT_ACCESS,
+                "event_data": {"entity_id": LOCK, "outcome": "granted"},
+            }
+        ],
+        "actions": [{"action": "lock.unlock", "target": {"entity_id": back}}],
+    }
+    assert await async_setup_component(hass, "automation", {"automation": [open_back]})
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await hass.services.async_call(
+        "lock", "unlock", {ATTR_ENTITY_ID: LOCK}, blocking=True, context=Context(user_id=pat.id)
+    )
+    await hass.async_block_till_done()
+
+    assert [(e.data["door"], e.data["reason"]) for e in events] == [
+        ("Front door", "resident"),
+        ("Back door", "not_allowed"),
+    ]
+    assert all(user_in(e) is None for e in events)
+    assert hass.states.get(back).state == LockState.LOCKED  # type: ignore[union-attr]
