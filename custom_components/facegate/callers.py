@@ -93,7 +93,7 @@ def initiator(hass: HomeAssistant, context: Context | None) -> str | None:
 
 
 @callback
-def async_unnamed_context(hass: HomeAssistant, context: Context | None) -> Context | None:
+def async_unnamed_context(hass: HomeAssistant, context: Context) -> Context:
     """A context naming no user, whose automations are still decided as the caller's.
 
     Home Assistant's logbook shows every user the user of an event's context (or of its
@@ -102,7 +102,7 @@ def async_unnamed_context(hass: HomeAssistant, context: Context | None) -> Conte
     pass for nobody's.
     """
     origins = hass.data.get(DATA_ORIGINS)
-    if context is None or origins is None:
+    if origins is None:
         return context
     unnamed = Context()
     if user_id := origins.initiator(context, time.monotonic()):

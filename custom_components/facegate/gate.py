@@ -150,7 +150,7 @@ async def async_publish(
         await runtime.async_save()
     data = event_data(runtime, decision)
     user_id = await async_requester(hass, context) if context else None
-    if user_id and hides_name(runtime, user_id):
+    if context and user_id and hides_name(runtime, user_id):
         # The user behind the context would name the resident to every user (the logbook).
         context = async_unnamed_context(hass, context)
     elif decision.reason == "admin" and user_id:

@@ -170,10 +170,11 @@ class DoorLock(FaceGateEntity, LockEntity):
     async def _async_release(self, decision: Decision) -> None:
         """Carry out a granted decision: move the bolt, then relock after the delay."""
         self._attr_changed_by = _changed_by(self._runtime, decision)
-        user_id = callers.initiator(self.hass, self._context)
-        if user_id and gate.hides_name(self._runtime, user_id):
+        context = self._context
+        user_id = callers.initiator(self.hass, context)
+        if context and user_id and gate.hides_name(self._runtime, user_id):
             # The lock's and the target's state rows in the logbook would name them (gate.py).
-            self.async_set_context(callers.async_unnamed_context(self.hass, self._context))
+            self.async_set_context(callers.async_unnamed_context(self.hass, context))
         unlatch, self._unlatch_next = self._unlatch_next, False
         await self._async_move_target(locked=False, unlatch=unlatch)
         self._cancel_pending_relock()
