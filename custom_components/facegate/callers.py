@@ -37,11 +37,16 @@ class CallOrigins:
     def remember(self, context: Context, now: float) -> None:
         """Note the user a context comes from: its own, or its parent's."""
         user_id = context.user_id or self.user_of(context.parent_id, now)
-        if user_id is None or context.id in self._users:
+        if user_id is not None:
+            self.attribute(context.id, user_id, now)
+
+    def attribute(self, context_id: str, user_id: str, now: float) -> None:
+        """Note that a context comes from this user, although it does not say so."""
+        if context_id in self._users:
             return
-        self._users[context.id] = (user_id, now)
+        self._users[context_id] = (user_id, now)
         recent = self._recent.setdefault(user_id, deque())
-        recent.append(context.id)
+        recent.append(context_id)
         while len(recent) > PER_USER or self._users[recent[0]][1] < now - WINDOW:
             if len(recent) > PER_USER:
                 self._forgetting_until = now + WINDOW
@@ -85,3 +90,21 @@ def initiator(hass: HomeAssistant, context: Context | None) -> str | None:
     if origins := hass.data.get(DATA_ORIGINS):
         return origins.initiator(context, time.monotonic())
     return context.user_id
+
+
+@callback
+def async_unnamed_context(hass: HomeAssistant, context: Context) -> Context:
+    """A context naming no user, whose automations are still decided as the caller's.
+
+    Home Assistant's logbook shows every user the user of an event's context (or of its
+    parent's), and person entities tell every user whose user id that is. Without the origins
+    to remember it by, the caller's own context is kept: an automation set off by it must not
+    pass for nobody's.
+    """
+    origins = hass.data.get(DATA_ORIGINS)
+    if origins is None:
+        return context
+    unnamed = Context()
+    if user_id := origins.initiator(context, time.monotonic()):
+        origins.attribute(unnamed.id, user_id, time.monotonic())
+    return unnamed

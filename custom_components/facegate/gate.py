@@ -19,6 +19,7 @@ from .access.controller import AccessController, Decision, find_pin
 from .access.credentials import PIN_PATTERN, card_digest, pin_lookup
 from .access.errors import AccessError
 from .access.modes import Mode
+from .callers import async_unnamed_context
 from .const import DOMAIN
 from .permissions import async_requester
 from .runtime import DoorConfig, FaceGateRuntime
@@ -136,7 +137,9 @@ async def async_publish(
     """Store the decision, open the door if granted, and tell the bus and the door's entities.
 
     The event carries the caller's context (the logbook names the user who asked), and an
-    admin's unlock without a code names that admin: nothing else says who opened. With
+    admin's unlock without a code names that admin: nothing else says who opened. A user who
+    is a resident hiding their name is named neither way: the event gets a context of nobody
+    that callers.py still traces back to them. With
     `store_later`, a refusal is told at once and stored a moment later: nothing is awaited.
     """
     if decision.reason == "locked_out" or (store_later and not decision.granted):
@@ -146,7 +149,11 @@ async def async_publish(
     else:
         await runtime.async_save()
     data = event_data(runtime, decision)
-    if decision.reason == "admin" and (user_id := await async_requester(hass, context)):
+    user_id = await async_requester(hass, context) if context else None
+    if context and user_id and hides_name(runtime, user_id):
+        # The user behind the context would name the resident to every user (the logbook).
+        context = async_unnamed_context(hass, context)
+    elif decision.reason == "admin" and user_id:
         user = await hass.auth.async_get_user(user_id)
         data["user"] = user.name if user else None
     hass.bus.async_fire(EVENT_ACCESS, data, context=context)
@@ -191,6 +198,11 @@ def household_label(runtime: FaceGateRuntime, decision: Decision) -> str | None:
     if resident is None or not resident.show_name:
         return None
     return runtime.household_names.get(decision.household_id or "")
+
+
+def hides_name(runtime: FaceGateRuntime, user_id: str) -> bool:
+    """Whether the user is a resident who hides their name (the default), anywhere on the site."""
+    return any(not r.show_name for r in runtime.directory.residents_of_user(user_id))
 
 
 def resident_label(runtime: FaceGateRuntime, resident_id: str | None) -> str | None:

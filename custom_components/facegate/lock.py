@@ -27,7 +27,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later, async_track_state_change_event
 
-from . import exposure, gate, voice
+from . import callers, exposure, gate, voice
 from .access.audit import Outcome
 from .access.controller import METHOD_VISITOR, Decision
 from .access.credentials import PIN_PATTERN
@@ -170,6 +170,11 @@ class DoorLock(FaceGateEntity, LockEntity):
     async def _async_release(self, decision: Decision) -> None:
         """Carry out a granted decision: move the bolt, then relock after the delay."""
         self._attr_changed_by = _changed_by(self._runtime, decision)
+        context = self._context
+        user_id = callers.initiator(self.hass, context)
+        if context and user_id and gate.hides_name(self._runtime, user_id):
+            # The lock's and the target's state rows in the logbook would name them (gate.py).
+            self.async_set_context(callers.async_unnamed_context(self.hass, context))
         unlatch, self._unlatch_next = self._unlatch_next, False
         await self._async_move_target(locked=False, unlatch=unlatch)
         self._cancel_pending_relock()
