@@ -3,7 +3,7 @@
 The access event now carries the caller's context (callers.py decides the automations it sets
 off as that caller), an admin's unlock without a code names the admin, and a spoken refusal
 is stored a moment later. Each test plays one attack with real users, automations and
-entities. One that still works (no fix in scope) is marked xfail(strict=True) with the reason.
+entities.
 """
 
 import json
@@ -233,11 +233,6 @@ async def test_attack_flood_of_spoken_refusals_then_pins_keeps_the_lockout_and_t
     assert not any(record["outcome"] == "granted" for record in audit)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="voice.async_voice_unlock (intent.py's spoken PIN, an LLM agent's code through the"
-    " lock) publishes without the caller's context; voice.py and intent.py are other helpers'",
-)
 async def test_attack_spoken_wrong_pin_sets_off_an_automation_as_nobody(
     hass: HomeAssistant, hass_admin_user: MockUser
 ) -> None:
@@ -245,10 +240,10 @@ async def test_attack_spoken_wrong_pin_sets_off_an_automation_as_nobody(
     wrong PIN to Assist at a door that takes voice and lets automations in. The refusal must
     carry the guest's context, so that what it sets off is decided as the guest.
 
-    Today it carries none. The lock stays locked only because the automation's unlock runs
-    in Assist's chat session (a context variable its task inherits) and is decided as a
-    spoken request; a chain that leaves it (a relay through MQTT or a webhook, Node-RED) is
-    decided as nobody, and the logbook does not say who tried."""
+    It once carried none: the lock stayed locked only because the automation's unlock ran in
+    Assist's chat session (a context variable its task inherits) and was decided as a spoken
+    request; a chain that leaves it (a relay through MQTT or a webhook, Node-RED) was decided
+    as nobody, and the logbook did not say who tried."""
     await setup_site(hass, site_entry(door={**VOICE_ON, CONF_ALLOW_AUTOMATION_UNLOCK: True}))
     resident = await add_resident(hass, hass_admin_user)
     await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)

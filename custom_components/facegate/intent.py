@@ -91,7 +91,7 @@ class UnlockDoorHandler(intent.IntentHandler):
             runtime,
             door.door_id,
             code,
-            user_id=intent_obj.context.user_id,
+            context=intent_obj.context,
             device_id=intent_obj.device_id,
         )
         language = intent_obj.language

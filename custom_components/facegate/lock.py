@@ -158,7 +158,7 @@ class DoorLock(FaceGateEntity, LockEntity):
         user_id = self._context.user_id if self._context else None
         if code:
             return await voice.async_voice_unlock(
-                self.hass, runtime, door_id, code, user_id=user_id
+                self.hass, runtime, door_id, code, context=self._context
             )
         decision = voice.decide_without_code(self.hass, runtime, door_id, voice.requester(user_id))
         # A refusal awaits nothing (stored a moment later), so that Assist's unlock intent,

@@ -360,7 +360,9 @@ async def _unlock(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     runtime, door_id = _door(hass, call.data[ATTR_ENTITY_ID])
     door, reason = runtime.doors[door_id], call.data[ATTR_REASON].strip()
     if voice.in_conversation():  # an LLM agent acting on a spoken request
-        decision = await voice.async_voice_unlock(hass, runtime, door_id, None)
+        decision = await voice.async_voice_unlock(
+            hass, runtime, door_id, None, context=call.context
+        )
     else:
         decision = await async_codeless_decision(hass, runtime, door, call.context)
         decision = await gate.async_publish(
@@ -393,7 +395,7 @@ async def _present_credential(hass: HomeAssistant, call: ServiceCall) -> Service
     # A credential read out to an assistant (an LLM agent calling this action) is a spoken
     # request: only at doors that take them.
     if voice.in_conversation() and (
-        refused := await voice.async_refuse_if_off(hass, runtime, door_id)
+        refused := await voice.async_refuse_if_off(hass, runtime, door_id, call.context)
     ):
         decision = refused
     elif pin := call.data.get(ATTR_PIN):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from homeassistant.components.conversation.chat_log import current_chat_log
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import chat_session
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
@@ -63,16 +63,21 @@ async def async_voice_unlock(
     door_id: str,
     code: str | None,
     *,
-    user_id: str | None = None,
+    context: Context | None = None,
     device_id: str | None = None,
 ) -> Decision:
-    """Decide on a spoken unlock request, with the PIN said along with it if any."""
+    """Decide on a spoken unlock request, with the PIN said along with it if any.
+
+    The decision carries the caller's context (its user is the requester): what it sets off
+    is decided as the caller.
+    """
     if code:
-        if refused := await async_refuse_if_off(hass, runtime, door_id):
+        if refused := await async_refuse_if_off(hass, runtime, door_id, context):
             return refused
-        return await gate.async_present_pin(hass, runtime, door_id, code)
+        return await gate.async_present_pin(hass, runtime, door_id, code, context)
+    user_id = context.user_id if context else None
     decision = decide_without_code(hass, runtime, door_id, requester(user_id, device_id))
-    return await gate.async_publish(hass, runtime, decision)
+    return await gate.async_publish(hass, runtime, decision, context)
 
 
 def decide_without_code(
@@ -93,12 +98,12 @@ def decide_without_code(
 
 
 async def async_refuse_if_off(
-    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str
+    hass: HomeAssistant, runtime: FaceGateRuntime, door_id: str, context: Context | None = None
 ) -> Decision | None:
     """Refuse (audited, published) a spoken request at a door without voice unlock."""
     door = runtime.doors[door_id]
     if refused := runtime.controller.refuse_voice(door.rules, time.time()):
-        return await gate.async_publish(hass, runtime, refused)
+        return await gate.async_publish(hass, runtime, refused, context)
     return None
 
 
