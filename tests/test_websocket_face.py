@@ -15,13 +15,19 @@ from typing import Any
 
 import pytest
 from homeassistant.core import Context, HomeAssistant
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 
 from custom_components.facegate import face_watch
-from custom_components.facegate.const import DOMAIN
+from custom_components.facegate.const import CONF_HOUSEHOLD_IDS, DOMAIN
 from custom_components.facegate.face_service import Frame
+from custom_components.facegate.gate import EVENT_ACCESS
 
+from .conftest import FLAT_2, FRONT_DOOR
 from .test_actions import EXCEPTIONS
 from .test_doors import call
 from .test_face_enrolment import pytestmark  # noqa: F401 - skipped without the face packages
@@ -93,6 +99,34 @@ async def test_ledger_lists_a_recognised_face_that_opened_nothing(
     ]
     assert seen == [("Front door", "denied", "mode_disabled"), ("Front door", "denied", "not_live")]
     assert reply["result"]["retention_days"] == 30
+
+
+async def test_ledger_lists_a_recognition_at_a_door_that_does_not_serve_the_resident(
+    hass: HomeAssistant,
+    site: MockConfigEntry,
+    hass_admin_user: MockUser,
+    hass_ws_client: WebSocketGenerator,
+    clock: SteppingClock,
+) -> None:
+    """The front door now serves Flat 2 only: Alex's face is recognised there and refused
+    as a stranger's. Alex's own ledger shows it; the door's event names nobody."""
+    alex, user = await _alex_linked(hass, site, hass_admin_user)
+    door = site.subentries[FRONT_DOOR]
+    hass.config_entries.async_update_subentry(
+        site, door, data={**door.data, CONF_HOUSEHOLD_IDS: [FLAT_2]}
+    )
+    await hass.async_block_till_done()
+    events = async_capture_events(hass, EVENT_ACCESS)
+
+    await show_live_face(hass, site, clock.time())
+
+    assert [(e.data["reason"], e.data["resident"]) for e in events] == [("unknown_face", None)]
+    reply = await _ledger_as(hass, hass_ws_client, user, alex)
+    assert [
+        (r["door"], r["outcome"], r["reason"])
+        for r in reply["result"]["records"]
+        if r["face_recognised"]
+    ] == [("Front door", "denied", "unknown_face")]
 
 
 async def test_another_user_sees_nothing_of_the_recognitions(

@@ -343,7 +343,7 @@ def _history(runtime: FaceGateRuntime, resident: Resident) -> list[dict[str, Any
             "face_recognised": "face" in r.method.split("+"),
         }
         for r in runtime.audit.records
-        if r.resident_id == resident.resident_id
+        if resident.resident_id in (r.resident_id, r.recognised_id)
     ]
 
 

@@ -187,6 +187,7 @@ def test_record_as_dict():
         "resident_id": "r1",
         "count": 2,
         "user_id": None,
+        "recognised_id": None,
     }
 
 
@@ -218,3 +219,15 @@ def test_round_trip():
     assert all(isinstance(r.outcome, Outcome) for r in restored.records)
     assert restored.records[1].count == 2
     assert restored.as_list() == log.as_list()
+
+
+def test_a_recognition_at_a_door_not_serving_the_resident_folds_per_resident():
+    """Two residents refused as strangers at one door stay two records: each ledger has its own."""
+    log = AuditLog()
+    for resident in ("r1", "r2", "r1"):
+        log.add(
+            AuditRecord(T0, "front", "face", Outcome.DENIED, "unknown_face", recognised_id=resident)
+        )
+
+    assert [(r.recognised_id, r.count) for r in log.records] == [("r1", 1), ("r2", 1), ("r1", 1)]
+    assert AuditRecord.from_dict(log.records[0].as_dict()) == log.records[0]

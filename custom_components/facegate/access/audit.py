@@ -36,6 +36,9 @@ class AuditRecord:
     resident_id: str | None = None
     count: int = 1  # identical failures folded into this record
     user_id: str | None = None  # the Home Assistant user of an unlock outside FaceGate
+    # A resident the camera recognised at a door that does not serve them: shown in their own
+    # ledger only (the door's logbook says "face not recognised", as for a stranger).
+    recognised_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the store."""
@@ -107,7 +110,7 @@ class AuditLog:
 def _same_failure(last: AuditRecord, new: AuditRecord) -> bool:
     return (
         last.outcome is new.outcome
-        and (last.door_id, last.method, last.reason, last.resident_id)
-        == (new.door_id, new.method, new.reason, new.resident_id)
+        and (last.door_id, last.method, last.reason, last.resident_id, last.recognised_id)
+        == (new.door_id, new.method, new.reason, new.resident_id, new.recognised_id)
         and new.time - last.time <= AGGREGATE_WINDOW
     )

@@ -5,7 +5,7 @@ controller's decisions are quick and run where its state lives (Home Assistant's
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .audit import AuditLog, AuditRecord, Outcome
 from .credentials import PIN_PATTERN, UNMATCHABLE, pin_lookup, same_digest, verify_pin
@@ -40,6 +40,7 @@ class Decision:
     household_id: str | None = None
     lockout_seconds: float = 0.0
     note: str | None = None  # why, in the caller's words (an unlock action's reason); not audited
+    recognised_id: str | None = None  # audit.AuditRecord.recognised_id; never in events
 
     @property
     def granted(self) -> bool:
@@ -146,7 +147,9 @@ class AccessController:
         method = f"{via}+{Mode.FACE}" if via else Mode.FACE
         resident = self.directory.residents.get(resident_id)
         if resident is None or resident.household_id not in door.household_ids:
-            return self._denied(door, method, "unknown_face", None, now)
+            refused = Decision(door.door_id, method, Outcome.DENIED, "unknown_face")
+            seen = resident_id if resident else None  # a resident, but not of this door
+            return self.record(replace(refused, recognised_id=seen), now)
         if resident.face_consent is None:
             return self._denied(door, method, "no_face_consent", resident, now)
         return self._resident_factor(door, resident, Mode.FACE, now, via=via)
@@ -299,6 +302,7 @@ class AccessController:
                 decision.outcome,
                 decision.reason,
                 decision.resident_id,
+                recognised_id=decision.recognised_id,
             )
         )
         return decision
