@@ -139,8 +139,8 @@ async def async_publish(
     The event carries the caller's context (the logbook names the user who asked), and an
     admin's unlock without a code names that admin: nothing else says who opened. A user who
     is a resident hiding their name is named neither way: the event gets a context of nobody
-    that callers.py still traces back to them. With
-    `store_later`, a refusal is told at once and stored a moment later: nothing is awaited.
+    that callers.py still traces back to them. With `store_later`, a refusal is told at once
+    and stored a moment later: nothing is awaited.
     """
     if decision.reason == "locked_out" or (store_later and not decision.granted):
         # Refused unheard: only a folded audit count changes, so a burst of attempts
