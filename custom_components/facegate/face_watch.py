@@ -304,7 +304,7 @@ class FaceWatch:
             return
         self._unproven = self._undecided = None
         if not encoded:  # the door opens on a freshly encoded frame only: ask for one
-            self._reuse.clear()
+            self._reuse.refresh()
             return
         self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
         self._scan.voter.reset()
