@@ -150,3 +150,54 @@ async def test_attack_stranger_shown_on_the_fresh_frame_the_door_asks_for(
     got = await swap_attack(hass, site, "PHHH", replay=True)
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert all(outcome != "granted" for outcome, _ in got)
+
+
+@pytest.mark.usefixtures("no_surprise")
+async def test_attack_print_held_beside_the_holders_live_face(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """A print of Alex held next to the holder's live face, who blinks and turns: a reused
+    frame sees only the print (the engine looks around its box), a fresh one both faces. The
+    holder's face, unknown, lends the print nothing: it stays a print (refused as not live)."""
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(site)
+    photo = await analysed(hass, site, PORTRAIT)
+    stranger = await analysed(hass, site, FIXTURE_FACES / "kit_harington" / "2.jpg")
+    alex = dataclasses.replace(photo.faces[0], live_score=PRINT_SCORE)
+    width = alex.box[1] - alex.box[3]
+    beside = held_at(stranger.faces[0], alex)
+    beside = dataclasses.replace(
+        beside,
+        box=(
+            beside.box[0],
+            beside.box[1] + width * 3 // 2,
+            beside.box[2],
+            beside.box[3] + width * 3 // 2,
+        ),
+        landmarks=(beside.landmarks + np.array([width * 3 // 2, 0])).astype(np.int32),
+    )
+    rng = np.random.default_rng(9)
+    start = time.time()
+    for index, lids in enumerate([0, 0, 0.7, 0.8, 0, 0, 0, 0.7, 0.8, 0, 0, 0]):
+        now = start + index * 0.3
+        held = dataclasses.replace(
+            beside,
+            landmarks=(_blinking(beside.landmarks, lids) + rng.integers(-2, 3, (68, 2))).astype(
+                np.int32
+            ),
+        )
+        alex_now = dataclasses.replace(
+            alex, landmarks=(alex.landmarks + rng.integers(-1, 2, (68, 2))).astype(np.int32)
+        )
+        known = watch._reuse.hint(now)
+        if known:  # the engine looks around the tracked box only, and finds the print there
+            faces = [dataclasses.replace(alex_now, encoding=known[0][1], encoded=False)]
+        else:
+            faces = [alex_now, held]
+        await watch.async_process(Frame(faces, photo.size), now)
+    await hass.async_block_till_done()
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
