@@ -71,9 +71,9 @@ async def swap_attack(
     replay: bool = False,
 ) -> list[tuple[str, str]]:
     """`schedule`: per frame, "P" the print of Alex or "H" the holder's live face in the same
-    place; the engine reuses or encodes as the door's hint says. `lids`: how closed the eyes
-    are, per frame. `replay`: a replay the model scores live instead of a print. Returns the
-    access events (outcome, reason)."""
+    place ("h": a frame of it too blurry to match); the engine reuses or encodes as the door's
+    hint says. `lids`: how closed the eyes are, per frame. `replay`: a replay the model scores
+    live instead of a print. Returns the access events (outcome, reason)."""
     events = async_capture_events(hass, EVENT_ACCESS)
     watch = watch_of(site)
     photo = await analysed(hass, site, PORTRAIT)
@@ -89,6 +89,8 @@ async def swap_attack(
     for _ in range(bursts):
         for step, who in enumerate(schedule):
             face = alex if who == "P" else holder
+            if who == "h":  # the holder turns so that the frame is too blurry to match
+                face = dataclasses.replace(holder, sharpness=0.0)
             closed = lids[step] if lids else 0.0
             landmarks = _blinking(face.landmarks, closed) + rng.integers(-1, 2, size=(68, 2))
             shown = dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
@@ -201,3 +203,14 @@ async def test_attack_print_held_beside_the_holders_live_face(
 
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
+
+
+@pytest.mark.usefixtures("no_surprise")
+async def test_attack_stranger_blurs_the_fresh_frame_the_door_asks_for(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """As above, but the holder moves so that the fresh frame is too blurry to match: an
+    unclear frame does not wipe the scan, yet the door must not open on it either."""
+    got = await swap_attack(hass, site, "PHHh", replay=True)
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert all(outcome != "granted" for outcome, _ in got)
