@@ -69,6 +69,7 @@ async def swap_attack(
     bursts: int = 1,
     lids: list[float] | None = None,
     replay: bool = False,
+    no_model: bool = False,
 ) -> list[tuple[str, str]]:
     """`schedule`: per frame, "P" the print of Alex or "H" the holder's live face in the same
     place ("h": a frame of it too blurry to match); the engine reuses or encodes as the door's
@@ -83,6 +84,9 @@ async def swap_attack(
     if not replay:
         alex = dataclasses.replace(alex, live_score=PRINT_SCORE)
     holder = dataclasses.replace(held_at(stranger.faces[0], alex), box=alex.box)
+    if no_model:  # an engine without the passive model: the blink rule alone decides
+        alex = dataclasses.replace(alex, live_score=None)
+        holder = dataclasses.replace(holder, live_score=None)
     rng = np.random.default_rng(5)
     start = time.time()
     index = 0
@@ -91,7 +95,7 @@ async def swap_attack(
             face = alex if who == "P" else holder
             if who == "h":  # the holder turns so that the frame is too blurry to match
                 face = dataclasses.replace(holder, sharpness=0.0)
-            closed = lids[step] if lids else 0.0
+            closed = lids[step] if lids and who != "P" else 0.0  # a print never blinks
             landmarks = _blinking(face.landmarks, closed) + rng.integers(-1, 2, size=(68, 2))
             shown = dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
             now = start + index * 0.3
@@ -214,3 +218,16 @@ async def test_attack_stranger_blurs_the_fresh_frame_the_door_asks_for(
     got = await swap_attack(hass, site, "PHHh", replay=True)
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert all(outcome != "granted" for outcome, _ in got)
+
+
+@pytest.mark.usefixtures("no_surprise")
+async def test_attack_swap_lends_a_blink_to_a_photo_without_the_passive_model(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """An engine without the passive model (the blink rule alone): the holder's eyes close on
+    two reused frames between the prints. The open frames around them are the print's, whose
+    face shape differs (liveness.MAX_POSE_CHANGE): no blink, the print is refused."""
+    lids = [0, 0, 0.7, 0.8, 0, 0, 0.7, 0.8, 0]
+    got = await swap_attack(hass, site, "PHHHPHHHP", lids=lids, no_model=True)
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert got == [("denied", "not_live")]
