@@ -152,8 +152,8 @@ async def test_attack_stranger_shown_on_the_fresh_frame_the_door_asks_for(
     """A replay of Alex that the model scores live, then the holder's turned head while the
     engine reuses Alex's encoding: the vote and the liveness are reached on a reused frame, so
     the door asks for a fresh frame, and the holder stays for it. That frame does not match:
-    the reused frames before it are forgotten, not opened on."""
-    got = await swap_attack(hass, site, "PHHH", replay=True)
+    the reused frames before it are forgotten, not opened on, nor when the replay is back."""
+    got = await swap_attack(hass, site, "PHHHP", replay=True)
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert all(outcome != "granted" for outcome, _ in got)
 
