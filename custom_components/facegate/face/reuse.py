@@ -15,8 +15,8 @@ What keeps this safe (a photo of a resident swapped for a live stranger must not
   checked, and a fresh frame that shows someone else restarts the track (its evidence is lost);
 * a fresh frame that no longer matches after reused ones wipes the scan's evidence (those
   frames may have shown someone else), although an unknown frame otherwise leaves a track be;
-* the door opens only on a freshly encoded frame (face_watch.py asks for one when the vote is
-  reached on a reused frame: `refresh`, which keeps the contradiction check above for it),
+* the door opens only on a freshly encoded frame that itself matches (face_watch.py asks for
+  one when the vote is reached on a reused frame: `refresh`, which keeps the check above),
   and the match itself is decided again for every frame (an erased resident stops matching);
 * the passive score of a reused frame cannot lift the liveness: the policy takes the lower of
   the mean over all frames and the mean over the freshly encoded ones (scan.py), so a print
