@@ -271,7 +271,11 @@ class FaceWatch:
         if clear and resident_id is None:
             self._count_unknown_frame()
         if (voted := self._scan.voted(now)) is not None:
-            await self._async_try_face_unlock(voted, now, encoded=face.encoded)
+            # The door opens on a frame encoded afresh that itself shows the voted resident: a
+            # reused frame, or an unclear or unknown one after it, proves nothing about who is
+            # there now (face/reuse.py).
+            confirmed = face.encoded and resident_id == voted
+            await self._async_try_face_unlock(voted, now, confirmed=confirmed)
 
     def _count_unknown_frame(self) -> None:
         """Report a stranger once a burst: on the bus and to the door's event entity."""
@@ -295,7 +299,7 @@ class FaceWatch:
         return self._scan.verdict(now)
 
     async def _async_try_face_unlock(
-        self, resident_id: str, now: float, *, encoded: bool = True
+        self, resident_id: str, now: float, *, confirmed: bool = True
     ) -> None:
         if not self.liveness_verdict(now).live:
             # Not proven live yet (a still picture never is): keep watching until the burst
@@ -303,8 +307,8 @@ class FaceWatch:
             self._unproven, self._undecided = resident_id, self._scan.undecided(now)
             return
         self._unproven = self._undecided = None
-        if not encoded:  # the door opens on a freshly encoded frame only: ask for one
-            self._reuse.clear()
+        if not confirmed:  # the door opens on a fresh frame that matches only: ask for one
+            self._reuse.refresh()
             return
         self.recent_match = (resident_id, now)  # live: may back a spoken unlock (voice.py)
         self._scan.voter.reset()

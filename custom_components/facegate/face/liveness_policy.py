@@ -183,17 +183,27 @@ def cues(
     landmarks: Sequence[npt.ArrayLike],
     problems: Sequence[str | None],
     scores: Sequence[float] | None = None,
+    fresh_scores: Sequence[float] = (),
     stills: int = 0,
 ) -> Cues:
-    """The cues of one tracked face's frames (see `judge` for the arguments)."""
+    """The cues of one tracked face's frames (see `judge` for the arguments).
+
+    `fresh_scores`: the scores of those frames that were encoded afresh, when some reused an
+    earlier frame's encoding (face/reuse.py). A reused frame is not known to show the face
+    that was identified (a live face may stand in for a print between two fresh frames), so
+    the passive cue is the lower of the two means: reused frames never lift it.
+    """
     good = sum(problem is None for problem in problems)
+    passive = float(np.mean(scores)) if scores else None
+    if passive is not None and fresh_scores:
+        passive = min(passive, float(np.mean(fresh_scores)))
     seen = [problem for problem in problems if problem is not None]
     return Cues(
         blinked=blinked,
         good=good,
         detail=max(set(seen), key=seen.count) if seen else None,
         parallax=head_motion(landmarks) if good >= MIN_JUDGED_FRAMES else 0.0,
-        passive=float(np.mean(scores)) if scores else None,
+        passive=passive,
         scored=len(scores) if scores else 0,
         stills=stills,
     )

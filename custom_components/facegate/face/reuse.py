@@ -15,9 +15,12 @@ What keeps this safe (a photo of a resident swapped for a live stranger must not
   checked, and a fresh frame that shows someone else restarts the track (its evidence is lost);
 * a fresh frame that no longer matches after reused ones wipes the scan's evidence (those
   frames may have shown someone else), although an unknown frame otherwise leaves a track be;
-* the door opens only on a freshly encoded frame (face_watch.py asks for one when the vote is
-  reached on a reused frame), and the match itself is decided again for every frame (an
-  erased resident stops matching at once).
+* the door opens only on a freshly encoded frame that itself matches (face_watch.py asks for
+  one when the vote is reached on a reused frame: `refresh`, which keeps the check above),
+  and the match itself is decided again for every frame (an erased resident stops matching);
+* the passive score of a reused frame cannot lift the liveness: the policy takes the lower of
+  the mean over all frames and the mean over the freshly encoded ones (scan.py), so a print
+  shown on the fresh frames and a live face on the reused ones is judged on the print.
 
 No Home Assistant here.
 """
@@ -123,5 +126,15 @@ class EncodingReuse:
         return contradicted
 
     def clear(self) -> None:
-        """Encode the next frame afresh (the scan ended, or a decision needs a fresh frame)."""
+        """Encode the next frame afresh and forget the face (the scan ended, nobody in view)."""
         self._last = None
+
+    def refresh(self) -> None:
+        """Encode the next frame afresh (a decision needs one), still knowing what came before.
+
+        Frames before it reused an encoding: if that fresh frame no longer matches, `record`
+        says so and the scan forgets them (else someone stepping in for the frame the door
+        asked for would be let in on the reused frames' vote).
+        """
+        if self._last is not None:
+            self._last.reused = max(self._last.reused, REUSE_FRAMES)

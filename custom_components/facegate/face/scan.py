@@ -46,8 +46,9 @@ class ScanEvidence:
         self.voter = FrameVoter()
         self.liveness = LivenessTracker()
         self.track = FaceTrack()
-        # Landmarks, quality problem (None when good), passive score (None where none).
-        self._frames: deque[tuple[Any, str | None, float | None]] = deque(maxlen=EVIDENCE)
+        # Landmarks, quality problem (None when good), passive score (None where none), and
+        # whether the frame was encoded afresh (False: it reused an encoding, face/reuse.py).
+        self._frames: deque[tuple[Any, str | None, float | None, bool]] = deque(maxlen=EVIDENCE)
         self._last: FaceObservation | None = None
         self._stills = 0  # frames that repeated the previous picture
 
@@ -81,7 +82,7 @@ class ScanEvidence:
         if self._frames and same_picture(self._last, face):
             self._stills += 1
         else:
-            self._frames.append((face.landmarks, problem, face.live_score))
+            self._frames.append((face.landmarks, problem, face.live_score, face.encoded))
         self._last = face
 
     def voted(self, now: float) -> str | None:
@@ -91,12 +92,14 @@ class ScanEvidence:
 
     def cues(self, now: float) -> Cues:
         """What the tracked face's recent frames show (liveness_policy.cues)."""
-        scores = [score for _, _, score in self._frames if score is not None]
+        scores = [score for _, _, score, _ in self._frames if score is not None]
+        fresh = [score for _, _, score, encoded in self._frames if score is not None and encoded]
         return cues(
             blinked=self.liveness.verdict(now).live,
-            landmarks=[landmarks for landmarks, _, _ in self._frames],
-            problems=[problem for _, problem, _ in self._frames],
+            landmarks=[landmarks for landmarks, _, _, _ in self._frames],
+            problems=[problem for _, problem, _, _ in self._frames],
             scores=scores or None,
+            fresh_scores=fresh,
             stills=self._stills,
         )
 
