@@ -76,6 +76,7 @@ from custom_components.facegate.face.liveness_policy import (  # noqa: E402
 )
 from custom_components.facegate.face.models import DEFAULT_ENGINE, ENGINE_KEYS  # noqa: E402
 from custom_components.facegate.face.protection import TemplateProtector  # noqa: E402
+from custom_components.facegate.face.reuse import EncodingReuse, Known  # noqa: E402
 from custom_components.facegate.face.scan import ScanEvidence  # noqa: E402
 from custom_components.facegate.face.worker import EngineWorker  # noqa: E402
 
@@ -191,9 +192,9 @@ def _attack_type(name: str) -> str:
     return "unknown"
 
 
-def analyse(worker: EngineWorker, image: RGB) -> tuple[list, float]:
+def analyse(worker: EngineWorker, image: RGB, known: tuple[Known, ...] = ()) -> tuple[list, float]:
     started = time.perf_counter()
-    faces = worker.analyze(image, 30.0) or []
+    faces = worker.analyze(image, 30.0, known) or []
     return faces, time.perf_counter() - started
 
 
@@ -219,6 +220,7 @@ class Step:
     now: float
     voted: str
     cues: Cues
+    confirmed: bool = True  # a fresh frame of the voted resident: the door may open on it
 
 
 @dataclass
@@ -272,18 +274,20 @@ def record(
 ) -> Trace:
     """Play the sample from `start` s at the door's pace for the default scan duration.
 
-    Without `scorers` the engine's own passive score is used (the shipped crop scale) and the
-    recording stops when the shipped policy opens the door; with them every face is also
-    scored at each of their crop scales and the whole scan is recorded."""
+    Without `scorers` the engine's own passive score is used (the shipped crop scale), the
+    tracked face's encoding is reused as at the door (face/reuse.py, face_watch.py) and the
+    recording stops when the shipped policy opens the door; with them every face is encoded
+    and also scored at each of their crop scales, and the whole scan is recorded."""
     trace = Trace(sample, start)
     scales = list(scorers) if scorers else [BOX_SCALE]
     scans = {scale: ScanEvidence() for scale in scales}
     trace.steps = {scale: [] for scale in scales}
     camera = Camera(frames(sample))
+    reuse = None if scorers else EncodingReuse()
     t = start
     while (full := camera.at(t)) is not None and t - start < DEFAULT_SCAN_DURATION:
         image = shrink(full, factor)
-        faces, elapsed = analyse(worker, image)
+        faces, elapsed = analyse(worker, image, reuse.hint(t) if reuse else ())
         trace.engine_ms.append(1000 * elapsed)
         trace.frames += 1
         now = t + elapsed  # the frame is judged once the engine has answered
@@ -313,10 +317,17 @@ def record(
             if resident:
                 trace.recognised.add(resident)
             scan.add(resident, face, problem, now)
+            if reuse and reuse.record(face, resident is not None, now) and problem is None:
+                scan.reset()  # as face_watch.py: the reused frames may have shown someone else
             if (voted := scan.voted(now)) is not None:
                 found = scan.cues(now)
-                trace.steps[scale].append(Step(now, voted, found))
-                done = not scorers and decide(found).live
+                # As face_watch.py: the door opens on a fresh frame of the voted resident only.
+                confirmed = reuse is None or (face.encoded and resident == voted)
+                trace.steps[scale].append(Step(now, voted, found, confirmed))
+                live = not scorers and decide(found).live
+                done = live and confirmed
+                if live and reuse and not confirmed:
+                    reuse.refresh()
         if done:
             break
     return trace
@@ -339,7 +350,7 @@ def outcome(trace: Trace, policy: Policy, scale: float) -> Result:
     for step in trace.steps[scale]:
         verdict = decide(step.cues, policy)
         result.cues = _cues(verdict)
-        if verdict.live:
+        if verdict.live and step.confirmed:
             result.granted, result.seconds = step.voted, step.now - trace.start
             result.decision = f"granted as {step.voted} ({verdict.reason})"
             break
