@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.facegate import face_watch
 from custom_components.facegate.face import reuse
+from custom_components.facegate.face import reuse as reuse_module
 from custom_components.facegate.face.observation import FaceObservation
 from custom_components.facegate.face_service import Frame
 from custom_components.facegate.gate import EVENT_ACCESS
@@ -32,6 +33,12 @@ from .test_face_watch import (
     held_at,
     watch_of,
 )
+
+
+@pytest.fixture(autouse=True)
+def reuse_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reuse is off by default (face/reuse.py ENABLED says why); these tests switch it on."""
+    monkeypatch.setattr(reuse_module, "ENABLED", True)
 
 
 @pytest.fixture
