@@ -25,6 +25,7 @@ from custom_components.facegate.const import (
 # Importing the integration here makes the `hass` fixture find this repository's
 # custom_components package, not the test plugin's own.
 from custom_components.facegate.event import DoorAccessEvent
+from custom_components.facegate.face import reuse
 
 FLAT_1 = "household_flat_1"
 FLAT_2 = "household_flat_2"
@@ -127,3 +128,9 @@ async def open_world(
     return await make_world(
         hass, hass_admin_user, hass_read_only_user, **{CONF_ALLOW_AUTOMATION_UNLOCK: True}
     )
+
+
+@pytest.fixture
+def reuse_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Encoding reuse, off by default (face/reuse.py ENABLED says why), switched on."""
+    monkeypatch.setattr(reuse, "ENABLED", True)

@@ -17,7 +17,6 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.facegate.face import reuse
-from custom_components.facegate.face import reuse as reuse_module
 from custom_components.facegate.face.observation import FaceObservation
 from custom_components.facegate.face_service import Frame
 from custom_components.facegate.face_watch import FaceWatch
@@ -25,14 +24,12 @@ from custom_components.facegate.gate import EVENT_ACCESS
 
 from .photos import FIXTURE_FACES
 from .test_doors import LOCK
-from .test_face_enrolment import PORTRAIT, pytestmark  # noqa: F401 - same skip
+from .test_face_enrolment import PORTRAIT
+from .test_face_enrolment import pytestmark as needs_face_packages
 from .test_face_watch import _blinking, analysed, face_site, held_at, watch_of
 
-
-@pytest.fixture(autouse=True)
-def reuse_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The reuse is off by default (face/reuse.py ENABLED says why); these tests switch it on."""
-    monkeypatch.setattr(reuse_module, "ENABLED", True)
+# The same skip without the face packages; the reuse is off by default (face/reuse.py).
+pytestmark = [needs_face_packages, pytest.mark.usefixtures("reuse_enabled")]
 
 
 PRINT_SCORE = 0.2

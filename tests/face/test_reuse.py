@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from custom_components.facegate.face import reuse
-from custom_components.facegate.face import reuse as reuse_module
 from custom_components.facegate.face.engine import DETECT_SCALE, FaceEngine
 from custom_components.facegate.face.models import FaceEngineUnavailable, find_models
 from custom_components.facegate.face.observation import FaceObservation
@@ -22,11 +21,7 @@ from custom_components.facegate.face.worker import EngineWorker
 from ..photos import Photos
 from .conftest import load_rgb
 
-
-@pytest.fixture(autouse=True)
-def reuse_enabled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The reuse is off by default (face/reuse.py ENABLED says why); these tests switch it on."""
-    monkeypatch.setattr(reuse_module, "ENABLED", True)
+pytestmark = pytest.mark.usefixtures("reuse_enabled")  # off by default (face/reuse.py)
 
 
 PORTRAIT = "barack_obama/1.jpg"
