@@ -175,6 +175,7 @@ class Cues:
     passive: float | None  # mean passive score, None where there is no model
     scored: int  # frames with a passive score
     stills: int = 0  # frames that repeated the previous picture (counted once in the others)
+    scores: tuple[float, ...] = ()  # the passive scores, oldest first
 
 
 def cues(
@@ -206,6 +207,7 @@ def cues(
         passive=passive,
         scored=len(scores) if scores else 0,
         stills=stills,
+        scores=tuple(scores or ()),
     )
 
 
