@@ -376,24 +376,27 @@ SCALES = (0.8, 0.9, 1.0, 1.1, 1.2, 1.35)  # crop scales tried (scripts/calibrate
 CUTS = (0.3, 0.4, 0.5, 0.6, 0.7)  # mean passive score
 FRAME_COUNTS = (3, 4, 5, 6, 7, 8)  # scored frames for the passive score alone
 PARALLAXES = (0.05, 0.07, 0.1, 0.15)  # 3-D head motion threshold
+FLOORS = (0.0, 0.1, 0.2, 0.3)  # the lowest score any frame of the window may have
 SHIPPED = (DEFAULT_POLICY.min_passive_score, DEFAULT_POLICY.min_scored_frames, BOX_SCALE,
-           DEFAULT_POLICY.min_parallax)  # fmt: skip
-type Combo = tuple[float, int, float, float]  # cut, frames, crop scale, parallax
+           DEFAULT_POLICY.min_parallax, DEFAULT_POLICY.min_frame_score)  # fmt: skip
+type Combo = tuple[float, int, float, float, float]  # cut, frames, crop scale, parallax, floor
+COMBO_NAMES = ("cut", "frames", "crop_scale", "parallax", "frame_floor")
 
 
 def _policy(combo: Combo) -> Policy:
-    cut, count, _, parallax = combo
+    cut, count, _, parallax, floor = combo
     return Policy(
         min_passive_score=cut,
         min_scored_frames=count,
         min_scored_with_cue=min(DEFAULT_POLICY.min_scored_with_cue, count),
         min_parallax=parallax,
+        min_frame_score=floor,
     )
 
 
 def _distance(combo: Combo) -> float:
     """How far a combination is from the shipped one, in grid steps (the tie-break)."""
-    grids = (CUTS, FRAME_COUNTS, SCALES, PARALLAXES)
+    grids = (CUTS, FRAME_COUNTS, SCALES, PARALLAXES, FLOORS)
     return sum(
         abs(grid.index(value) - grid.index(shipped))
         for grid, value, shipped in zip(grids, combo, SHIPPED, strict=True)
@@ -416,11 +419,12 @@ def cross_validate(traces: list[Trace]) -> tuple[list[Result], dict[str, Combo]]
     over attack types), then the fewest attacks accepted, then the combination nearest the
     shipped constants (in grid steps)."""
     combos: list[Combo] = [
-        (cut, count, scale, parallax)
+        (cut, count, scale, parallax, floor)
         for cut in CUTS
         for count in FRAME_COUNTS
         for scale in SCALES
         for parallax in PARALLAXES
+        for floor in FLOORS
     ]
     results = {
         combo: [outcome(trace, _policy(combo), combo[2]) for trace in traces] for combo in combos
@@ -521,10 +525,9 @@ def main(argv: list[str]) -> int:
     if args.cross_validate:
         held_out, chosen = cross_validate(traces)
         held = _print_results(held_out, traces, "held out (leave one subject out)")
-        names = ("cut", "frames", "crop_scale", "parallax")
         spread = {
             name: dict(sorted(Counter(combo[k] for combo in chosen.values()).items()))
-            for k, name in enumerate(names)
+            for k, name in enumerate(COMBO_NAMES)
         }
         for name, counts in spread.items():
             print(f"chosen {name} over {len(chosen)} folds: {counts}")

@@ -100,8 +100,8 @@ def test_cross_validation_judges_each_subject_with_constants_chosen_without_them
 
     held_out, chosen = module.cross_validate(traces)
 
-    assert chosen["S1"] == (0.5, 5, 1.0, 0.07)  # nothing to learn: the shipped constants
-    assert chosen["S2"] == chosen["S3"] == (0.6, 5, 1.0, 0.07)
+    assert chosen["S1"] == (0.5, 5, 1.0, 0.07, 0.1)  # nothing to learn: the shipped constants
+    assert chosen["S2"] == chosen["S3"] == (0.6, 5, 1.0, 0.07, 0.1)
     assert [module.is_error(result) for result in held_out] == [True, False, False]
     shipped = [module.outcome(t, module.DEFAULT_POLICY, module.BOX_SCALE) for t in traces]
     assert [r.granted for r in shipped] == ["S1", "S2", "S3"]
@@ -127,7 +127,7 @@ def test_the_cross_validated_run_reports_held_out_and_shipped_figures(
     summary = json.loads(first[-1])
     assert summary["mode"] == "cross_validate_by_subject"
     assert summary["folds"] == 1
-    assert set(summary["chosen"]) == {"cut", "frames", "crop_scale", "parallax"}
+    assert set(summary["chosen"]) == {"cut", "frames", "crop_scale", "parallax", "frame_floor"}
     assert set(summary["shipped_not_held_out"]) == {"apcer", "bpcer"}
     assert "recordings reused" in again[0]
     assert json.loads(again[-1]) == summary

@@ -6,6 +6,7 @@ import pytest
 
 from custom_components.facegate.face.engine import FaceEngine
 from custom_components.facegate.face.liveness_policy import (
+    MIN_FRAME_SCORE,
     MIN_PARALLAX,
     MIN_PASSIVE_SCORE,
     Policy,
@@ -169,3 +170,31 @@ def test_a_policy_with_other_constants_decides_on_the_same_cues(face: np.ndarray
     assert decide(found, Policy(min_scored_frames=4)).live
     assert not decide(found, Policy(min_passive_score=0.6, min_scored_frames=4)).live
     assert Policy().min_passive_score == MIN_PASSIVE_SCORE
+
+
+def test_one_frame_the_model_is_sure_is_a_spoof_stops_a_replay_whose_mean_looks_live(
+    face: np.ndarray,
+) -> None:
+    """A zoomed-in phone replay of the dev clips: a real head turning (it is a video of one),
+    a mean score of 0.52, and one frame the model was sure was a spoof. It was let in."""
+    rng = np.random.default_rng(5)
+    frames = [camera(turned(face, degrees), rng) for degrees in (0, 10, 20, 25, 20)]
+    scores = [0.06, 0.47, 0.51, 0.66, 0.90]
+    found = cues(blinked=True, landmarks=frames, problems=[None] * 5, scores=scores)
+
+    verdict = decide(found)
+
+    assert found.passive is not None
+    assert found.passive >= MIN_PASSIVE_SCORE
+    assert found.parallax >= MIN_PARALLAX
+    assert (verdict.live, verdict.reason) == (False, "not_live")
+    assert undecided(found) is None  # judged a spoof, not "look at the camera"
+    assert decide(found, Policy(min_frame_score=0.0)).live  # the rule is what stops it
+
+
+def test_a_live_face_with_a_low_but_not_spoof_sure_frame_is_let_in(face: np.ndarray) -> None:
+    """Live faces dip (motion blur, a turn): only a frame below MIN_FRAME_SCORE vetoes."""
+    scores = [MIN_FRAME_SCORE + 0.05, 0.8, 0.9, 0.85, 0.9]
+    found = cues(blinked=False, landmarks=[face] * 5, problems=[None] * 5, scores=scores)
+
+    assert (decide(found).live, decide(found).reason) == (True, "passive")
