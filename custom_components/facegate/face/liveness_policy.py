@@ -55,9 +55,9 @@ in two frames, so that one glitched frame does not count."""
 MIN_PASSIVE_SCORE = 0.5
 """Mean passive score over the frames above which the model says "live" (its own 0.5 cut).
 Leave-one-subject-out on the 22 real clips of ../shared/liveness (scripts/evaluate_liveness
---cross-validate, docs/face-accuracy.md): the folds chose 0.6 (17) or 0.5 (1), with the same
-held-out error as 0.5 at full size (APCER 1/6 phone, 0/3 monitor, BPCER 0/13), and 0.6 refused
-a live person on the clips downscaled to ~100 px faces; the model's own 0.5 is kept."""
+--cross-validate, docs/face-accuracy.md): with MIN_FRAME_SCORE all 18 folds choose 0.5 (before
+it, 17 chose 0.6 to stop one phone replay, and 0.6 refused a live person on the clips
+downscaled to ~100 px faces); the model's own 0.5 is kept."""
 
 MIN_SCORED_FRAMES = 5
 """Scored frames of the tracked face before the passive score alone may say live: about 2.5 s
