@@ -61,6 +61,9 @@ class TemplateIndex:
         self._next_slot = 0
         self._max_norm = 0.0  # largest sample norm so far (bounds the float32 rounding)
         self._max_rows = 0  # most samples of one identity so far (rows that may precede one)
+        # Each identity's rows are contiguous: (first, end) by slot, so reading an identity's
+        # rows (its cohort, at every decision) costs O(samples), not a pass over N.
+        self._spans: dict[int, tuple[int, int]] = {}
         self._size = 0  # rows in use (the arrays have spare capacity)
         self._free = 0  # rows in use by no one (erased, not yet squeezed out)
 
@@ -103,6 +106,7 @@ class TemplateIndex:
         self._size = size + len(new)
         self._slots[resident_id] = slot
         self._names[slot] = resident_id
+        self._spans[slot] = (size, size + len(new))
         self._note_sizes(squares, len(new))
 
     def remove(self, resident_id: str) -> None:
@@ -114,7 +118,7 @@ class TemplateIndex:
         slot = self._slots.pop(resident_id)
         del self._names[slot]
         size = self._size
-        gone = np.flatnonzero(self._owner[:size] == slot)
+        gone = np.arange(*self._spans.pop(slot))
         self.matrix[gone] = 0.0
         self._columns[:ENCODING_DIM, gone] = 0.0
         self._columns[ENCODING_DIM, gone] = np.inf  # infinitely far: never a candidate
@@ -159,6 +163,11 @@ class TemplateIndex:
         self._columns[:, len(keep) : self._size] = 0
         self._size = len(keep)
         self._free = 0
+        # Kept rows keep their order: an identity's first row moves down by the free rows
+        # before it.
+        for slot, (first, end) in self._spans.items():
+            moved = int(np.searchsorted(keep, first))
+            self._spans[slot] = (moved, moved + end - first)
 
     def _note_sizes(self, squares: FloatArray, rows: int) -> None:
         """Keep the bounds the probe's selection relies on (they only ever grow)."""
@@ -191,12 +200,15 @@ class TemplateIndex:
         """
         index = cls()
         blocks = []
+        first = 0  # the next identity's first row
         for resident_id, samples in identities:
             slot = index._next_slot
             index._next_slot += 1
             index._slots[resident_id] = slot
             index._names[slot] = resident_id
             rows = np.array(samples, dtype=np.float64).reshape(-1, ENCODING_DIM)
+            index._spans[slot] = (first, first + len(rows))
+            first += len(rows)
             blocks.append((slot, rows))
             index._max_rows = max(index._max_rows, len(rows))
         if not blocks:
@@ -232,10 +244,11 @@ class TemplateIndex:
         slot = self._slots.get(resident_id)
         if slot is None or len(self._slots) < 2:
             return None
-        rows = self._owner[: self._size] == slot
-        if not self._known[: self._size][rows].all():
-            self._recompute(np.flatnonzero(rows & ~self._known[: self._size]))
-        return float(np.mean(np.sqrt(np.maximum(self._nearest[: self._size][rows], 0.0))))
+        first, end = self._spans[slot]
+        unknown = np.flatnonzero(~self._known[first:end]) + first
+        if len(unknown):
+            self._recompute(unknown)
+        return float(np.mean(np.sqrt(np.maximum(self._nearest[first:end], 0.0))))
 
     def nearest(self, probe: FloatArray, k: int) -> list[tuple[str, float]]:
         """The k identities nearest to a protected probe: (resident_id, distance), nearest first.
