@@ -233,7 +233,10 @@ class FaceService:
 
     @property
     def engine_running(self) -> bool:
-        """Whether the engine process has been started (on first use) and not stopped."""
+        """Whether the engine has been started (on first use) and not stopped.
+
+        An idle engine process exits meanwhile and comes back with the next frame.
+        """
         return self._pool is not None
 
     async def async_stop(self) -> None:
