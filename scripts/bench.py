@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FaceGate's performance figures (issue 15): one table, then one JSON line last.
 
-    scripts/bench [--runs N] [--idle-seconds S] [--skip-100k]
+    scripts/bench [--runs N] [--idle-seconds S] [--skip-100k] [--only engines|gallery]
 
 Frames are real photos (tests/fixtures/faces, ../shared/faces) pasted on a grey canvas of each
 size; "none" is that canvas without a face (synthetic). The naive pipeline is face_recognition's
@@ -24,6 +24,7 @@ import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 import types  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -51,9 +52,10 @@ from custom_components.facegate.face.gallery import Gallery  # noqa: E402
 from custom_components.facegate.face.liveness import MIN_FACE_WIDTH  # noqa: E402
 from custom_components.facegate.face.mobilefacenet import MobileFaceNetEngine  # noqa: E402
 from custom_components.facegate.face.models import DEFAULT_ENGINE, find_models  # noqa: E402
+from custom_components.facegate.face.pool import POOL_SIZE, EnginePool  # noqa: E402
 from custom_components.facegate.face.protection import ENCODING_DIM, TemplateProtector  # noqa: E402
 from custom_components.facegate.face.reuse import EncodingReuse  # noqa: E402
-from custom_components.facegate.face.worker import EngineWorker  # noqa: E402
+from custom_components.facegate.face.worker import IDLE_EXIT_SECONDS, EngineWorker  # noqa: E402
 
 PORTRAIT = ROOT / "tests" / "fixtures" / "faces" / "barack_obama" / "1.jpg"
 # A real live clip (D01, ../shared/liveness/MANIFEST.md): a man in front of a phone, blinking.
@@ -384,6 +386,112 @@ def bench_worker(runs: int, idle_seconds: float) -> None:
     worker.stop()
 
 
+class ManualClock:
+    """The engines' idleness clock, moved by hand: no waiting 300 s for an idle exit."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def door_frames() -> list[bytes]:
+    """1280x720 JPEGs a door camera sends: the live clip's frames, else the portrait."""
+    return clip_frames(1280, 720) if CLIP.is_file() else [frame(1280, 720, portrait())] * 12
+
+
+def bench_idle_exit(runs: int) -> None:
+    """The door's engine (the default one, as FaceService runs it): exit after the idle time,
+    the memory it gives back, and the first 720p frame after it against a warm one."""
+    sys.modules.pop("face_recognition_models", None)
+    clock = ManualClock()
+    worker = EngineWorker(engine=DEFAULT_ENGINE, clock=clock)
+    jpeg = door_frames()[0]
+    started = time.perf_counter()
+    worker.start()
+    cold_start = time.perf_counter() - started
+    warm = median(lambda: worker.analyze_image(jpeg, 60), runs)
+    pid = worker.pid or 0
+    rss = rss_mb(pid)
+    clock.now += IDLE_EXIT_SECONDS
+    started = time.perf_counter()
+    exited = worker.stop_if_idle()
+    exit_ms = (time.perf_counter() - started) * 1000
+    if not exited or Path(f"/proc/{pid}").exists():
+        raise SystemExit("the idle engine did not exit")
+    started = time.perf_counter()
+    worker.analyze_image(jpeg, 60)
+    first = (time.perf_counter() - started) * 1000
+    worker.stop()
+    row(
+        f"engine idle exit ({DEFAULT_ENGINE}, after {IDLE_EXIT_SECONDS:.0f} s without a frame)",
+        f"exits in {exit_ms:.0f} ms, frees {rss:.0f} MB (its RSS); cold start "
+        f"{cold_start:.2f} s; first 1280x720 frame after an exit {first:.0f} ms, "
+        f"warm {warm:.0f} ms",
+    )
+    result.update(
+        idle_exit_ms=round(exit_ms, 1),
+        idle_exit_freed_mb=round(rss),
+        cold_start_s=round(cold_start, 2),
+        first_frame_after_exit_ms=round(first),
+        warm_frame_720p_ms=round(warm, 1),
+    )
+
+
+def _camera(pool: EnginePool, jpegs: list[bytes], answered: list[int]) -> None:
+    """One camera scanning: each frame as soon as the last was answered; a dropped frame
+    (every engine busy) is lost and the next comes a camera frame later (0.1 s)."""
+    for jpeg in jpegs:
+        if pool.analyze_image(jpeg, 60) is None:
+            time.sleep(0.1)
+        else:
+            answered.append(1)
+
+
+def _two_cameras(pool: EnginePool, jpegs: list[bytes]) -> tuple[int, float]:
+    """Frames answered and seconds taken while two cameras scan the same frames at once."""
+    answered: list[list[int]] = [[], []]
+    cameras = [threading.Thread(target=_camera, args=(pool, jpegs, done)) for done in answered]
+    started = time.perf_counter()
+    for camera in cameras:
+        camera.start()
+    for camera in cameras:
+        camera.join()
+    return sum(map(len, answered)), time.perf_counter() - started
+
+
+def bench_two_cameras(frames_each: int, rounds: int) -> None:
+    """Two 1280x720 cameras scanning at once, with one engine process and with the pool's.
+
+    Rounds alternate between the two (both pools warm, the second engine already started:
+    its lazy start is the cold start above), so that the other load of a shared machine
+    falls on both alike; the figures are the medians of the rounds.
+    """
+    sys.modules.pop("face_recognition_models", None)
+    jpegs = door_frames()[:frames_each]
+    pools = {size: EnginePool(lambda: EngineWorker(engine=DEFAULT_ENGINE), size=size)
+             for size in sorted({1, POOL_SIZE, 2})}  # fmt: skip
+    for size, pool in pools.items():
+        for index in range(size):
+            pool._worker_at(index).start()
+    measured: dict[int, list[tuple[int, float]]] = {size: [] for size in pools}
+    for _ in range(rounds):
+        for size, pool in pools.items():
+            measured[size].append(_two_cameras(pool, jpegs))
+    for size, pool in pools.items():
+        pool.stop()
+        fps = statistics.median(done / seconds for done, seconds in measured[size])
+        answered = sum(done for done, _ in measured[size])
+        row(
+            f"two cameras at 1280x720, {size} engine process{'es' if size > 1 else ''}",
+            f"{fps:.1f} frames/s answered (median of {rounds} rounds), {answered}/"
+            f"{2 * len(jpegs) * rounds} frames answered",
+        )
+        result[f"two_cameras_{size}_engines_fps"] = round(fps, 1)
+        result[f"two_cameras_{size}_engines_answered"] = f"{answered}/{2 * len(jpegs) * rounds}"
+
+
 def bench_hass(runs: int) -> None:
     """Trigger-to-unlock and PIN-unlock in a real Home Assistant: the test harness with a real
     camera entity serving a live clip's 1280x720 frames (tests/test_face_service_bench.py)."""
@@ -420,26 +528,45 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--skip-100k", action="store_true", help="gallery up to 1,000 only")
+    parser.add_argument(
+        "--only",
+        choices=("gallery", "engines"),
+        help="only the gallery, or only the engine "
+        "processes (idle exit, two cameras): a partial table and JSON line",
+    )
     args = parser.parse_args()
     result["machine"] = f"{os.cpu_count()} CPUs, {platform.machine()}"
     result["load_average_start"] = load_average()
-    engine = bench_frames(args.runs)
-    bench_scan(engine, "dlib", args.runs)
-    sys.modules.pop("face_recognition_models", None)  # the stand-in hid the models' package
-    bench_scan(MobileFaceNetEngine(), "mobilefacenet", args.runs)
-    bench_gallery([10, 1000, 10_000] if args.skip_100k else [10, 1000, 10_000, 100_000])
-    bench_pin(max(args.runs, 20))
-    bench_smallest(engine)
-    bench_worker(args.runs, args.idle_seconds)
-    bench_hass(max(args.runs, 10))
+    sizes = [10, 1000, 10_000] if args.skip_100k else [10, 1000, 10_000, 100_000]
+    if args.only == "gallery":
+        bench_gallery(sizes)
+    elif args.only == "engines":
+        bench_idle_exit(args.runs)
+        bench_two_cameras(12, max(args.runs, 3))
+    else:
+        bench_everything(args, sizes)
     result["load_average_end"] = load_average()
-    result.setdefault("trigger_to_unlock_p95_ms", None)  # None: the measurement failed
-    result.setdefault("pin_unlock_p95_ms", None)
     width = max(len(name) for name, _ in rows)
     print(f"FaceGate bench - {result['machine']}, load average {result['load_average_start']}")
     for name, value in rows:
         print(f"{name:<{width}} | {value}")
     print(json.dumps(result, sort_keys=True))
+
+
+def bench_everything(args: argparse.Namespace, sizes: list[int]) -> None:
+    engine = bench_frames(args.runs)
+    bench_scan(engine, "dlib", args.runs)
+    sys.modules.pop("face_recognition_models", None)  # the stand-in hid the models' package
+    bench_scan(MobileFaceNetEngine(), "mobilefacenet", args.runs)
+    bench_gallery(sizes)
+    bench_pin(max(args.runs, 20))
+    bench_smallest(engine)
+    bench_worker(args.runs, args.idle_seconds)
+    bench_idle_exit(args.runs)
+    bench_two_cameras(12, max(args.runs, 3))
+    bench_hass(max(args.runs, 10))
+    result.setdefault("trigger_to_unlock_p95_ms", None)  # None: the measurement failed
+    result.setdefault("pin_unlock_p95_ms", None)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
 from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
@@ -31,6 +33,7 @@ from .face.gallery import Gallery
 from .face.liveness import frame_quality
 from .face.models import DEFAULT_ENGINE, ENGINE_KEYS, engine_available
 from .face.observation import FaceObservation
+from .face.pool import EnginePool
 from .face.protection import TemplateError, TemplateProtector
 from .face.reuse import Known
 from .face.worker import EngineError, EngineWorker
@@ -44,6 +47,7 @@ ENROL_MAX_YAW: Final = 0.25  # and a frontal one
 ISSUE_ENGINE: Final = "face_engine_missing"
 ISSUE_ENGINE_CHANGED: Final = "face_engine_changed"
 RETRY_SECONDS: Final = 300.0
+IDLE_CHECK_INTERVAL: Final = timedelta(seconds=60)  # engines idle IDLE_EXIT_SECONDS then exit
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +130,9 @@ class FaceService:
         # Templates of other engines (the site changed engine): kept, never matched, until
         # their resident re-enrols or is erased. A repair issue lists how many are waiting.
         self.stale: dict[str, Gallery] = {}
-        self._worker: EngineWorker | None = None
+        self._pool: EnginePool | None = None
+        self._cancel_idle_check: Callable[[], None] | None = None
+        self.clock: Callable[[], float] = time.monotonic  # the engines' idleness (tests set it)
         self._retry_at = 0.0  # after a failed start, when to try again
 
     async def async_load(self) -> None:
@@ -169,10 +175,15 @@ class FaceService:
             translation_placeholders={"engine": self.engine, "count": str(len(waiting))},
         )
 
-    async def async_start(self) -> EngineWorker:
+    @property
+    def _worker(self) -> EngineWorker | None:
+        """The first engine process's worker (the one a lone door uses), once started."""
+        return self._pool.primary if self._pool is not None else None
+
+    async def async_start(self) -> EnginePool:
         """Install and start the engine if needed; HomeAssistantError with a repair if not."""
-        if self._worker is not None:
-            return self._worker
+        if self._pool is not None:
+            return self._pool
         if time.monotonic() < self._retry_at:  # no install attempt on every frame of a scan
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
         # Installed already (the usual case after the first time): skip Home Assistant's
@@ -184,14 +195,28 @@ class FaceService:
                 self._raise_missing()
             if not await self._hass.async_add_executor_job(engine_available):
                 self._raise_missing()
-        worker = EngineWorker(engine=self.engine)
+        pool = EnginePool(self._new_worker)
         try:
-            await self._hass.async_add_executor_job(worker.start)
+            await self._hass.async_add_executor_job(pool.start)
         except EngineError:
             self._raise_missing()
-        self._worker = worker
+        self._pool = pool
+        self._cancel_idle_check = async_track_time_interval(
+            self._hass, self._async_stop_idle_engines, IDLE_CHECK_INTERVAL
+        )
         ir.async_delete_issue(self._hass, DOMAIN, ISSUE_ENGINE)
-        return worker
+        return pool
+
+    def _new_worker(self) -> EngineWorker:
+        return EngineWorker(engine=self.engine, clock=self._read_clock)
+
+    def _read_clock(self) -> float:
+        return self.clock()  # read at each call: a test may swap the clock at any time
+
+    async def _async_stop_idle_engines(self, _now: datetime) -> None:
+        """Let idle engine processes exit (joining a child may take a moment: executor)."""
+        if pool := self._pool:
+            await self._hass.async_add_executor_job(pool.stop_idle)
 
     def _raise_missing(self) -> NoReturn:
         self._retry_at = time.monotonic() + RETRY_SECONDS
@@ -208,14 +233,20 @@ class FaceService:
 
     @property
     def engine_running(self) -> bool:
-        """Whether the engine process has been started (on first use) and not stopped."""
-        return self._worker is not None
+        """Whether the engine has been started (on first use) and not stopped.
+
+        An idle engine process exits meanwhile and comes back with the next frame.
+        """
+        return self._pool is not None
 
     async def async_stop(self) -> None:
-        """Stop the engine process (with the site)."""
-        if worker := self._worker:
-            self._worker = None
-            await self._hass.async_add_executor_job(worker.stop)
+        """Stop the engine processes (with the site)."""
+        if self._cancel_idle_check is not None:
+            self._cancel_idle_check()
+            self._cancel_idle_check = None
+        if pool := self._pool:
+            self._pool = None
+            await self._hass.async_add_executor_job(pool.stop)
 
     async def async_analyze(self, image: bytes, known: tuple[Known, ...] = ()) -> Frame | None:
         """Faces in an image; None when the engine is busy (the frame is dropped).

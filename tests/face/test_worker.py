@@ -407,3 +407,81 @@ def test_scenario12_the_engine_process_decodes_and_refuses_bombs(
             worker.analyze_image(junk, TIMEOUT)
         assert err.value.reason == reason
     assert worker.pid == pid  # the child refused them and keeps serving
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand (no sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def idle_worker() -> Iterator[tuple[EngineWorker, ManualClock]]:
+    try:
+        find_models()
+    except FaceEngineUnavailable as err:
+        pytest.skip(f"face engine unavailable: {err}")
+    clock = ManualClock()
+    engine_worker = EngineWorker(clock=clock)
+    engine_worker.start()
+    yield engine_worker, clock
+    engine_worker.stop()
+
+
+def test_an_idle_child_exits_and_the_next_frame_starts_one(
+    idle_worker: tuple[EngineWorker, ManualClock], portrait: np.ndarray
+) -> None:
+    engine_worker, clock = idle_worker
+    before = engine_worker.analyze(portrait, TIMEOUT)
+    pid = engine_worker.pid
+    assert before is not None
+    assert pid is not None
+    clock.now += worker_module.IDLE_EXIT_SECONDS - 1
+
+    assert not engine_worker.stop_if_idle()  # not idle long enough
+    assert engine_worker.pid == pid
+    clock.now += 1
+    assert engine_worker.stop_if_idle()
+    assert gone(pid)
+    assert engine_worker.pid is None
+    assert engine_worker.idle_exits == 1
+    assert not engine_worker.stop_if_idle()  # nothing left to end
+
+    after = engine_worker.analyze(portrait, TIMEOUT)  # a cold start, no error
+
+    assert after is not None
+    assert_same(after, before)
+    assert engine_worker.starts == 2
+    assert engine_worker.pid not in (None, pid)
+
+
+def test_a_call_in_flight_keeps_the_child(
+    idle_worker: tuple[EngineWorker, ManualClock], portrait: np.ndarray
+) -> None:
+    engine_worker, clock = idle_worker
+    pid = engine_worker.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # the call stays in flight until the test lets it go
+    try:
+        call = InThread(lambda: engine_worker.analyze(portrait, TIMEOUT))
+        wait_busy(engine_worker)
+        clock.now += worker_module.IDLE_EXIT_SECONDS + 1
+        assert not engine_worker.stop_if_idle()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    call.join()
+    assert call.error is None
+    assert call.result is not None
+    assert not engine_worker.stop_if_idle()  # the call just ended: idle from now on
+    assert engine_worker.pid == pid
+
+
+def test_the_child_runs_at_a_lower_priority(worker: EngineWorker) -> None:
+    pid = worker.pid
+    assert pid is not None
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, ours + worker_module.CHILD_NICENESS)

@@ -18,6 +18,10 @@ The contract of ``analyze``:
   without an error;
 - an exception inside the engine (a frame it cannot handle) is answered as
   EngineError("failed") and the child keeps serving;
+- the child exits after IDLE_EXIT_SECONDS without a frame when ``stop_if_idle`` is called
+  (Home Assistant's side calls it on a timer): its ~250 MB go back to the system, and the next
+  call starts a fresh child (a cold start, ~1.7 s) as after a crash, without an error;
+- the child runs at nice +5 (CHILD_NICENESS): a busy engine never starves Home Assistant;
 - EngineError("unavailable") when dlib or the model files are missing (remembered until the
   next explicit start()) or the child could not start (then calls fail fast for
   START_RETRY_DELAY before another start is tried); EngineError("stopped") after stop().
@@ -32,7 +36,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import Any, Final
@@ -80,6 +84,8 @@ REASON_STOPPED: Final = "stopped"
 DEFAULT_START_TIMEOUT = 60.0  # spawning Python and loading ~130 MB of models; slow SD cards
 DEFAULT_STOP_TIMEOUT = 5.0
 START_RETRY_DELAY = 30.0  # after a failed (re)start, calls fail fast this long, not respawn
+IDLE_EXIT_SECONDS: Final = 300.0  # a door idle this long gives the engine's memory back
+CHILD_NICENESS: Final = 5  # added to the child's nice value: Home Assistant comes first
 _PERMANENT = (REASON_DLIB_MISSING, REASON_MODELS_MISSING)
 
 # Messages from the child: (kind, a, b)
@@ -115,6 +121,8 @@ def _serve(
     """The child process: load the engine once, then answer frames until the pipe closes."""
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        os.nice(CHILD_NICENESS)
     engine: FaceEngine | MobileFaceNetEngine
     try:
         if engine_id == ENGINE_DLIB:
@@ -180,6 +188,7 @@ class EngineWorker:
         models: ModelPaths | None = None,
         start_timeout: float = DEFAULT_START_TIMEOUT,
         engine: str = ENGINE_DLIB,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, not {detector!r}")
@@ -200,7 +209,10 @@ class EngineWorker:
         self._unavailable: str | None = None  # a permanent reason, until start()
         self._retry_at = 0.0  # monotonic time before which no new start is tried
         self._start_failure = ""
+        self._clock = clock  # measures idleness (tests pass their own)
+        self._last_used = clock()
         self.starts = 0  # child processes started so far
+        self.idle_exits = 0  # children ended by stop_if_idle
         self.runtime = ""  # what the child runs the models with, once it is ready
 
     @property
@@ -226,6 +238,26 @@ class EngineWorker:
             self._retry_at = 0.0
             if not self._child_alive():
                 self._restart()
+            self._last_used = self._clock()
+
+    def stop_if_idle(self, idle_seconds: float = IDLE_EXIT_SECONDS) -> bool:
+        """End the child when no frame came for ``idle_seconds``; True if it was ended.
+
+        Unlike stop(), the next call starts a new child. A call in flight keeps it running.
+        """
+        if not self._busy.acquire(blocking=False):
+            return False
+        try:
+            if self._clock() - self._last_used < idle_seconds or not self._child_alive():
+                return False
+            self._close_requests()  # the child sees EOF and returns
+            self._reap(DEFAULT_STOP_TIMEOUT)
+            self._close_replies()
+            self.idle_exits += 1
+            _LOGGER.debug("Face engine worker idle for %s s: ended", idle_seconds)
+            return True
+        finally:
+            self._busy.release()
 
     def analyze(
         self, image: RGBImage, timeout: float, known: tuple[Known, ...] = ()
@@ -268,6 +300,7 @@ class EngineWorker:
                 self._restart()
             return self._exchange(header, payload, timeout)
         finally:
+            self._last_used = self._clock()
             self._busy.release()
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT) -> None:
