@@ -1,9 +1,11 @@
-"""Face recognition of a site on the Home Assistant side: packages, engine process, templates.
+"""Face recognition of a site on the Home Assistant side: engine process, templates.
 
-The face packages are installed the first time a face feature is used, not when FaceGate
-loads: where they cannot be installed or imported, a repair issue says so and card and PIN
-keep working. The engine runs in its own process (see face/worker.py); templates are kept
-protected and encrypted in their own private store file.
+The default engine (YuNet + MobileFaceNet) needs nothing beyond FaceGate's own files, numpy
+and Pillow. The dlib engine is optional: FaceGate never installs its packages (their models
+have no public build, quality_scale.yaml dependency-transparency); an administrator who
+chooses it installs them, and where they are missing a repair issue gives the pip line and
+card and PIN keep working. The engine runs in its own process (see face/worker.py);
+templates are kept protected and encrypted in their own private store file.
 """
 
 import asyncio
@@ -21,7 +23,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.storage import Store
-from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
 from .access.errors import AccessError
 from .const import DOMAIN
@@ -29,7 +30,7 @@ from .face.decision import Match, decide
 from .face.engine import ImageError, image_size
 from .face.gallery import Gallery
 from .face.liveness import frame_quality
-from .face.models import DEFAULT_ENGINE, ENGINE_KEYS, engine_available
+from .face.models import DEFAULT_ENGINE, ENGINE_DLIB, ENGINE_KEYS, engine_available
 from .face.observation import FaceObservation
 from .face.protection import TemplateError, TemplateProtector
 from .face.reuse import Known
@@ -37,7 +38,8 @@ from .face.worker import EngineError, EngineWorker
 
 _LOGGER = logging.getLogger(__name__)
 
-FACE_REQUIREMENTS: Final = ["dlib-bin==20.0.1.post1", "face_recognition_models==0.3.0"]
+# The dlib engine's packages: installed by an administrator who chooses it, never by FaceGate.
+DLIB_REQUIREMENTS: Final = ["dlib-bin==20.0.1.post1", "face_recognition_models==0.3.0"]
 ANALYZE_TIMEOUT: Final = 15.0  # seconds; a hung engine is killed and restarted after this
 ENROL_MIN_WIDTH: Final = 100  # px: enrolment wants a larger face than recognition
 ENROL_MAX_YAW: Final = 0.25  # and a frontal one
@@ -170,20 +172,16 @@ class FaceService:
         )
 
     async def async_start(self) -> EngineWorker:
-        """Install and start the engine if needed; HomeAssistantError with a repair if not."""
+        """Start the engine if needed; HomeAssistantError with a repair if it cannot start."""
         if self._worker is not None:
             return self._worker
-        if time.monotonic() < self._retry_at:  # no install attempt on every frame of a scan
+        if time.monotonic() < self._retry_at:  # no new start attempt on every frame of a scan
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
-        # Installed already (the usual case after the first time): skip Home Assistant's
-        # installer, whose lock may be held by other integrations' slow installs.
-        if not await self._hass.async_add_executor_job(engine_available):
-            try:
-                await async_process_requirements(self._hass, DOMAIN, FACE_REQUIREMENTS)
-            except RequirementsNotFound:
-                self._raise_missing()
-            if not await self._hass.async_add_executor_job(engine_available):
-                self._raise_missing()
+        # Only the optional dlib engine needs packages FaceGate does not ship.
+        if self.engine == ENGINE_DLIB and not await self._hass.async_add_executor_job(
+            engine_available
+        ):
+            self._raise_missing()
         worker = EngineWorker(engine=self.engine)
         try:
             await self._hass.async_add_executor_job(worker.start)
@@ -202,7 +200,10 @@ class FaceService:
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_ENGINE,
-            translation_placeholders={"packages": ", ".join(FACE_REQUIREMENTS)},
+            translation_placeholders={
+                "engine": self.engine,
+                "packages": " ".join(DLIB_REQUIREMENTS),
+            },
         )
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
 
