@@ -68,8 +68,8 @@ outer-corner span (about 0.75 of it by the geometry of an eye). Chosen on the de
 dlib's 68 on the same faces, least squares through 0: 0.78 (correlation 0.81; the median ratio
 of the turned faces: 0.84). scripts/measure_five_points.py --faces. Beyond about 0.8 the two
 part: dlib's shape model keeps a profile face's nose inside the eyes (it stays below 1), YuNet
-can put it beyond the farther eye (up to 1.6 on a live clip's profile frames), so a profile is refused as turned away more surely
-than with 68 points."""
+can put it beyond the farther eye (up to 1.6 on a live clip's profile frames), so a profile
+is refused as turned away more surely than with 68 points."""
 
 FIVE_POINT_MARGINS = (0.45, 0.4, 0.3)
 """Eye-centre spans beyond the five points that the face's brows, eyes, nose and mouth reach
