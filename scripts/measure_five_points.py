@@ -12,7 +12,8 @@ predictor runs on that box. Needs dlib-bin and face_recognition_models (the test
 on them): the yaw of the five points against the 68-point yaw, and the least-squares factor
 that maps one onto the other (liveness.EYE_CENTRE_SPAN); and how far dlib's inner points (brows,
 eyes, nose, mouth) reach beyond the five points (liveness.FIVE_POINT_MARGINS), in eye-centre
-spans. --clips: the same yaw comparison on frames every 0.5 s of each clip, and per clip the
+spans; with --flat, the five points' head motion on a flat print of three of those photos
+under random tilts, re-detected frame by frame. --clips: the same yaw comparison on frames every 0.5 s of each clip, and per clip the
 3-D head motion (liveness_policy.head_motion) over scan windows from five and from 68 points.
 """
 
@@ -228,14 +229,68 @@ def measure_clips(marks: Landmarks, root: Path) -> None:
     _print_fit(pairs, "clip frames")
 
 
+FLAT_PHOTOS = ("barack_obama/1.jpg", "jackie_chan/5.jpg", "kim_dae_jung/2.jpg")
+CANVAS = 480
+
+
+def _on_canvas(marks: Landmarks, path: Path, face_px: int) -> Any:
+    """The photo scaled to a face `face_px` wide, in the middle of a grey canvas (a print)."""
+    from PIL import Image  # noqa: PLC0415
+
+    rgb = load_image_file(path)
+    boxes, _, _ = marks._yunet.detect(rgb)
+    factor = face_px / float(boxes[0][2] - boxes[0][0])
+    image = Image.fromarray(rgb)
+    image = image.resize((round(image.width * factor), round(image.height * factor)))
+    canvas = Image.new("RGB", (CANVAS, CANVAS), (128, 128, 128))
+    canvas.paste(image, ((CANVAS - image.width) // 2, (CANVAS - image.height) // 2))
+    return canvas
+
+
+def _tilted(canvas: Any, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+    """The print moved, scaled, sheared and tilted (a random homography), with pixel noise."""
+    from PIL import Image  # noqa: PLC0415
+
+    matrix = np.eye(3)
+    matrix[:2, :2] = rng.uniform(0.85, 1.15) * (np.eye(2) + rng.uniform(-0.08, 0.08, (2, 2)))
+    matrix[:2, 2] = rng.uniform(-20, 20, 2)
+    matrix[2, :2] = rng.uniform(-0.3, 0.3, 2) / (CANVAS / 2)  # up to 30 % foreshortening
+    centre = np.array([[1, 0, -CANVAS / 2], [0, 1, -CANVAS / 2], [0, 0, 1.0]])
+    inverse = np.linalg.inv(np.linalg.inv(centre) @ matrix @ centre)
+    inverse /= inverse[2, 2]
+    out = canvas.transform(
+        canvas.size, Image.Transform.PERSPECTIVE, tuple(inverse.ravel()[:8]),
+        Image.Resampling.BILINEAR,
+    )  # fmt: skip
+    noisy = np.asarray(out).astype(np.int16) + rng.integers(-4, 5, (CANVAS, CANVAS, 3))
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def measure_flat(marks: Landmarks, root: Path) -> None:
+    """Head motion of YuNet's five points on a flat print under random tilts (re-detected)."""
+    rng = np.random.default_rng(1)
+    print("flat prints: head motion of 6 sequences of 8 tilted frames, per photo and face size")
+    for name in FLAT_PHOTOS:
+        for face_px in (100, 140):
+            canvas = _on_canvas(marks, root / name, face_px)
+            motions = []
+            for _ in range(6):
+                frames = [marks._yunet.detect(_tilted(canvas, rng))[2] for _ in range(8)]
+                motions.append(head_motion([points[0] for points in frames if len(points)]))
+            print(f"  {name:20} {face_px} px: {' '.join(f'{m:.3f}' for m in motions)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--faces", type=Path, help="the dev face photos (../shared/faces)")
     parser.add_argument("--clips", type=Path, help="the liveness clips (../shared/liveness)")
+    parser.add_argument("--flat", action="store_true", help="with --faces: tilted prints")
     args = parser.parse_args()
     marks = Landmarks()
     if args.faces:
         measure_faces(marks, args.faces)
+    if args.faces and args.flat:
+        measure_flat(marks, args.faces)
     if args.clips:
         measure_clips(marks, args.clips)
 
