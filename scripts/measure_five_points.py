@@ -13,8 +13,9 @@ on them): the yaw of the five points against the 68-point yaw, and the least-squ
 that maps one onto the other (liveness.EYE_CENTRE_SPAN); and how far dlib's inner points (brows,
 eyes, nose, mouth) reach beyond the five points (liveness.FIVE_POINT_MARGINS), in eye-centre
 spans; with --flat, the five points' head motion on a flat print of three of those photos
-under random tilts, re-detected frame by frame. --clips: the same yaw comparison on frames every 0.5 s of each clip, and per clip the
-3-D head motion (liveness_policy.head_motion) over scan windows from five and from 68 points.
+under random tilts, re-detected frame by frame. --clips: the same yaw comparison on frames
+every 0.5 s of each clip, and per clip the 3-D head motion (liveness_policy.head_motion) over
+scan windows from five and from 68 points.
 """
 
 import argparse
