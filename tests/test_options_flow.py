@@ -128,6 +128,28 @@ async def test_enrolling_without_the_face_packages_is_a_form_error_not_a_crash(
     assert resident not in site.runtime_data.faces.gallery
 
 
+async def test_a_dlib_site_whose_packages_are_gone_gets_a_repair_at_setup(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At once, not at the first face: the repair gives the pip line; the site still loads
+    (card and PIN work). A default-engine site with the same packages gone has no repair."""
+    monkeypatch.setitem(sys.modules, "dlib", None)
+    default = await setup_site(hass, site_entry())
+    assert default.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing") is None
+    assert await hass.config_entries.async_remove(default.entry_id)
+
+    dlib = await setup_site(hass, site_entry(engine=ENGINE_DLIB))
+
+    assert dlib.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["packages"] == (
+        "dlib-bin==20.0.1.post1 face_recognition_models==0.3.0"
+    )
+
+
 async def test_choosing_the_dlib_engine_without_its_packages_is_refused(
     hass: HomeAssistant, site: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -142,6 +142,11 @@ class FaceService:
         self.gallery = galleries.pop(self.gallery.engine, self.gallery)
         self.stale = galleries
         self._update_engine_issue()
+        # A site set to the optional dlib engine whose packages are gone: say so at once.
+        if self.engine == ENGINE_DLIB and not await self._hass.async_add_executor_job(
+            engine_available
+        ):
+            self._report_missing()
 
     @property
     def resident_ids(self) -> set[str]:
@@ -193,6 +198,11 @@ class FaceService:
 
     def _raise_missing(self) -> NoReturn:
         self._retry_at = time.monotonic() + RETRY_SECONDS
+        self._report_missing()
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
+
+    def _report_missing(self) -> None:
+        """The repair issue: the engine cannot start; for dlib, the pip line to install it."""
         ir.async_create_issue(
             self._hass,
             DOMAIN,
@@ -205,7 +215,6 @@ class FaceService:
                 "packages": " ".join(DLIB_REQUIREMENTS),
             },
         )
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
 
     @property
     def engine_running(self) -> bool:
