@@ -5,7 +5,7 @@
 
 One BLAS thread (as in the engine process). Prints the median of ``--runs`` runs of: YuNet
 detection, MobileFaceNet embedding (with its mirror image), the whole analyze() of the
-MobileFaceNet engine (also dlib's 68 landmarks for liveness), for the numpy executor and for
+MobileFaceNet engine (YuNet's five landmarks feed liveness: no dlib), for the numpy executor and for
 onnxruntime when installed; and dlib's analyze() (HOG, landmarks, ResNet encoder).
 """
 

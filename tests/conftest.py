@@ -1,5 +1,6 @@
 """Shared fixtures for FaceGate's tests."""
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 
 from custom_components.facegate.const import (
     CONF_ALLOW_AUTOMATION_UNLOCK,
+    CONF_FACE_ENGINE,
     CONF_HOUSEHOLD_IDS,
     CONF_MODES,
     CONF_POLICY,
@@ -26,6 +28,7 @@ from custom_components.facegate.const import (
 # custom_components package, not the test plugin's own.
 from custom_components.facegate.event import DoorAccessEvent
 from custom_components.facegate.face import reuse
+from custom_components.facegate.face.models import ENGINE_DLIB
 
 FLAT_1 = "household_flat_1"
 FLAT_2 = "household_flat_2"
@@ -64,10 +67,12 @@ def site_entry(
     door: dict[str, Any] | None = None,
     flat_1: dict[str, Any] | None = None,
     back_door: dict[str, Any] | None = None,
+    engine: str | None = None,
 ) -> MockConfigEntry:
     """A site with households Flat 1 and Flat 2 and a front door serving Flat 1 only.
 
     With `back_door`, a back door too: the front door's settings, changed by `back_door`.
+    With `engine`, the site uses that face engine (face/models.py ENGINES) instead of the default.
     """
     household = {CONF_MODES: ["card", "pin"], CONF_POLICY: "any"}
     door_data = {
@@ -84,6 +89,7 @@ def site_entry(
         domain=DOMAIN,
         title="Home",
         data={CONF_NAME: "Home"},
+        options={CONF_FACE_ENGINE: engine} if engine else {},
         unique_id="home",
         subentries_data=[
             _subentry(SUBENTRY_HOUSEHOLD, FLAT_1, "Flat 1", {**household, **(flat_1 or {})}),
@@ -128,6 +134,21 @@ async def open_world(
     return await make_world(
         hass, hass_admin_user, hass_read_only_user, **{CONF_ALLOW_AUTOMATION_UNLOCK: True}
     )
+
+
+@pytest.fixture
+async def dlib_site(
+    hass: HomeAssistant, tmp_path: Path, hass_admin_user: MockUser
+) -> AsyncIterator[MockConfigEntry]:
+    """test_face_watch's face site on the optional dlib engine: its 68 landmarks show blinks.
+
+    For the tests of the blink cue; the default engine's five landmarks have no eyelids.
+    """
+    from .test_face_watch import face_site  # noqa: PLC0415 - that module imports this one
+
+    entry = await face_site(hass, tmp_path, hass_admin_user, engine=ENGINE_DLIB)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 @pytest.fixture

@@ -101,7 +101,9 @@ async def swap_attack(
             if who == "h":  # the holder turns so that the frame is too blurry to match
                 face = dataclasses.replace(holder, sharpness=0.0)
             closed = lids[step] if lids and who != "P" else 0.0  # a print never blinks
-            landmarks = _blinking(face.landmarks, closed) + rng.integers(-1, 2, size=(68, 2))
+            landmarks = _blinking(face.landmarks, closed) + rng.integers(
+                -1, 2, face.landmarks.shape
+            )
             shown = dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
             now = start + index * 0.3
             frame = Frame([engine_frame(watch, shown, now)], photo.size)
@@ -130,10 +132,10 @@ async def test_attack_swap_credits_live_passive_score_to_a_photo(
 
 @pytest.mark.usefixtures("no_surprise")
 async def test_attack_swap_credits_a_live_blink_to_a_photo(
-    hass: HomeAssistant, site: MockConfigEntry
+    hass: HomeAssistant, dlib_site: MockConfigEntry
 ) -> None:
     """As above, and the holder blinks (closed on two reused frames) between the prints."""
-    got = await swap_attack(hass, site, SCHEDULE, lids=[0, 0, 0.7, 0.8] * 4)
+    got = await swap_attack(hass, dlib_site, SCHEDULE, lids=[0, 0, 0.7, 0.8] * 4)
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert all(outcome != "granted" for outcome, _ in got)
 
@@ -165,15 +167,15 @@ async def test_attack_stranger_shown_on_the_fresh_frame_the_door_asks_for(
 
 @pytest.mark.usefixtures("no_surprise")
 async def test_attack_print_held_beside_the_holders_live_face(
-    hass: HomeAssistant, site: MockConfigEntry
+    hass: HomeAssistant, dlib_site: MockConfigEntry
 ) -> None:
     """A print of Alex held next to the holder's live face, who blinks and turns: a reused
     frame sees only the print (the engine looks around its box), a fresh one both faces. The
     holder's face, unknown, lends the print nothing: it stays a print (refused as not live)."""
     events = async_capture_events(hass, EVENT_ACCESS)
-    watch = watch_of(site)
-    photo = await analysed(hass, site, PORTRAIT)
-    stranger = await analysed(hass, site, FIXTURE_FACES / "kit_harington" / "2.jpg")
+    watch = watch_of(dlib_site)
+    photo = await analysed(hass, dlib_site, PORTRAIT)
+    stranger = await analysed(hass, dlib_site, FIXTURE_FACES / "kit_harington" / "2.jpg")
     alex = dataclasses.replace(photo.faces[0], live_score=PRINT_SCORE)
     width = alex.box[1] - alex.box[3]
     beside = held_at(stranger.faces[0], alex)
@@ -193,12 +195,13 @@ async def test_attack_print_held_beside_the_holders_live_face(
         now = start + index * 0.3
         held = dataclasses.replace(
             beside,
-            landmarks=(_blinking(beside.landmarks, lids) + rng.integers(-2, 3, (68, 2))).astype(
-                np.int32
-            ),
+            landmarks=(
+                _blinking(beside.landmarks, lids) + rng.integers(-2, 3, beside.landmarks.shape)
+            ).astype(np.int32),
         )
         alex_now = dataclasses.replace(
-            alex, landmarks=(alex.landmarks + rng.integers(-1, 2, (68, 2))).astype(np.int32)
+            alex,
+            landmarks=(alex.landmarks + rng.integers(-1, 2, alex.landmarks.shape)).astype(np.int32),
         )
         known = watch._reuse.hint(now)
         if known:  # the engine looks around the tracked box only, and finds the print there
@@ -227,12 +230,12 @@ async def test_attack_stranger_blurs_the_fresh_frame_the_door_asks_for(
 
 @pytest.mark.usefixtures("no_surprise")
 async def test_attack_swap_lends_a_blink_to_a_photo_without_the_passive_model(
-    hass: HomeAssistant, site: MockConfigEntry
+    hass: HomeAssistant, dlib_site: MockConfigEntry
 ) -> None:
     """An engine without the passive model (the blink rule alone): the holder's eyes close on
     two reused frames between the prints. The open frames around them are the print's, whose
     face shape differs (liveness.MAX_POSE_CHANGE): no blink, the print is refused."""
     lids = [0, 0, 0.7, 0.8, 0, 0, 0.7, 0.8, 0]
-    got = await swap_attack(hass, site, "PHHHPHHHP", lids=lids, no_model=True)
+    got = await swap_attack(hass, dlib_site, "PHHHPHHHP", lids=lids, no_model=True)
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert got == [("denied", "not_live")]

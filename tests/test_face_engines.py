@@ -1,5 +1,6 @@
 """Two face engines: templates follow their engine; the numpy executor works end to end."""
 
+import sys
 import time
 from pathlib import Path
 
@@ -25,7 +26,10 @@ from custom_components.facegate.face_service import (
 
 from .conftest import setup_site, site_entry
 from .test_doors import LOCK, PIN, add_resident, call
-from .test_face_enrolment import pytestmark  # noqa: F401 - same skip: needs the face packages
+from .test_face_enrolment import (
+    PORTRAIT,
+    pytestmark,  # noqa: F401 - same skip: needs the face packages
+)
 from .test_face_watch import CAMERA, face_site, show_live_face
 
 RNG = np.random.default_rng(3)
@@ -150,3 +154,56 @@ async def test_without_onnxruntime_enrolment_and_recognition_run_on_numpy(
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
     assert CAMERA  # the porch camera of face_site
+
+
+HIDDEN = """
+import pathlib
+pathlib.Path({marker!r}).write_text(__name__)
+raise ImportError("hidden by the test: FaceGate's default engine must not import it")
+"""
+
+
+def _hide_face_packages(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """dlib and face_recognition_models as packages that note any import, then refuse it.
+
+    First on sys.path, which the engine process (spawned) inherits; forgotten in this process
+    so that an import here runs them too. Returns the folder the notes would be written to.
+    """
+    notes = folder / "imported"
+    notes.mkdir()
+    for name in ("dlib", "face_recognition_models"):
+        package = folder / "hidden" / name
+        package.mkdir(parents=True)
+        (package / "__init__.py").write_text(HIDDEN.format(marker=str(notes / name)))
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.syspath_prepend(str(folder / "hidden"))
+    return notes
+
+
+async def test_the_default_engine_enrols_and_recognises_without_dlib(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    hass_admin_user: MockUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Neither dlib nor face_recognition_models can be imported, here or in the engine process:
+    the default engine enrols from the camera and opens for the resident, and nothing tried to
+    import them (FaceGate no longer installs them either: manifest and face_service)."""
+    notes = _hide_face_packages(tmp_path, monkeypatch)
+    (tmp_path / "config").mkdir()
+    entry = await face_site(hass, tmp_path / "config", hass_admin_user)
+    try:
+        faces: FaceService = entry.runtime_data.faces
+        assert faces.engine == ENGINE_MOBILEFACENET
+        assert len(faces.gallery) == 1  # enrolled from the porch camera
+        frame = await faces.async_analyze(PORTRAIT.read_bytes())
+        assert frame is not None
+        assert frame.faces[0].landmarks.shape == (5, 2)  # YuNet's: no 68-point model
+
+        await show_live_face(hass, entry, time.time())
+
+        assert hass.states.get(LOCK).state == LockState.UNLOCKED
+        assert ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing") is None
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+    assert sorted(path.name for path in notes.iterdir()) == []

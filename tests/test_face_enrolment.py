@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.facegate import face_service
 from custom_components.facegate.const import DOMAIN
 from custom_components.facegate.face.engine import FaceEngine, load_image_file
-from custom_components.facegate.face.models import engine_available
+from custom_components.facegate.face.models import ENGINE_DLIB, engine_available
 from custom_components.facegate.face_service import FaceTemplateStore
 
 from .conftest import setup_site, site_entry
@@ -49,16 +49,30 @@ async def add_camera(hass: HomeAssistant, name: str, photo: Path) -> str:
     return f"camera.{name.lower().replace(' ', '_')}"
 
 
-@pytest.fixture
-async def site(hass: HomeAssistant, tmp_path: Path) -> MockConfigEntry:
+async def _site_with_cameras(
+    hass: HomeAssistant, tmp_path: Path, engine: str | None = None
+) -> MockConfigEntry:
     for photo, target in ((PORTRAIT, "portrait.jpg"), (GROUP, "group.jpg")):
         shutil.copyfile(photo, tmp_path / target)
     Image.new("RGB", (640, 480), "gray").save(tmp_path / "empty.jpg")
     for name in ("portrait", "group", "empty"):
         await add_camera(hass, f"{name} cam", tmp_path / f"{name}.jpg")
-    entry = await setup_site(hass, site_entry())
+    return await setup_site(hass, site_entry(engine=engine))
+
+
+@pytest.fixture
+async def site(hass: HomeAssistant, tmp_path: Path) -> MockConfigEntry:
+    entry = await _site_with_cameras(hass, tmp_path)
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)  # stops the engine process
+
+
+@pytest.fixture
+async def dlib_cameras_site(hass: HomeAssistant, tmp_path: Path) -> MockConfigEntry:
+    """The same site on the optional dlib engine, the only one that needs extra packages."""
+    entry = await _site_with_cameras(hass, tmp_path, ENGINE_DLIB)
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def enrol(hass: HomeAssistant, resident: str, camera: str, user: MockUser) -> Any:
@@ -156,10 +170,12 @@ async def test_unusable_pictures_are_refused(
 
 async def test_missing_face_packages_leave_card_and_pin_working(
     hass: HomeAssistant,
-    site: MockConfigEntry,
+    dlib_cameras_site: MockConfigEntry,
     hass_admin_user: MockUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A site on the optional dlib engine whose packages cannot be imported (the default
+    engine needs none: test_face_engines)."""
     resident = await add_resident(hass, hass_admin_user)
     await call(hass, "set_pin", {"resident_id": resident, "pin": PIN}, hass_admin_user)
     await call(
@@ -172,7 +188,10 @@ async def test_missing_face_packages_leave_card_and_pin_working(
         await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)
 
     assert err.value.translation_key == "face_engine_missing"
-    assert ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing")
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert "dlib-bin==20.0.1.post1" in issue.translation_placeholders["packages"]  # the pip line
     monkeypatch.delitem(sys.modules, "dlib")
     with pytest.raises(HomeAssistantError):  # not retried on every call: a few minutes later
         await enrol(hass, resident, "camera.portrait_cam", hass_admin_user)

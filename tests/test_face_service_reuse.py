@@ -93,17 +93,19 @@ async def test_the_engine_skips_encoding_the_tracked_resident_on_the_next_frame(
 
 @pytest.mark.usefixtures("no_surprise")
 async def test_the_door_opens_on_a_freshly_encoded_frame_only(
-    hass: HomeAssistant, site: MockConfigEntry
+    hass: HomeAssistant, dlib_site: MockConfigEntry
 ) -> None:
     """Alex blinks, but every frame after the first reused its encoding: the vote and the
     liveness are there, yet the door waits for a frame encoded afresh, then opens."""
     events = async_capture_events(hass, EVENT_ACCESS)
-    watch = watch_of(site)
-    frame = await analysed(hass, site, PORTRAIT)
+    watch = watch_of(dlib_site)
+    frame = await analysed(hass, dlib_site, PORTRAIT)
     rng, start = np.random.default_rng(7), time.time()
 
     def alex(lids: float, encoded: bool) -> FaceObservation:
-        landmarks = _blinking(frame.faces[0].landmarks, lids) + rng.integers(-1, 2, (68, 2))
+        landmarks = _blinking(frame.faces[0].landmarks, lids) + rng.integers(
+            -1, 2, frame.faces[0].landmarks.shape
+        )
         return dataclasses.replace(
             frame.faces[0], landmarks=landmarks.astype(np.int32), encoded=encoded
         )
@@ -126,20 +128,20 @@ async def test_the_door_opens_on_a_freshly_encoded_frame_only(
 
 @pytest.mark.usefixtures("no_surprise")
 async def test_a_photo_swapped_for_a_blinking_stranger_between_fresh_frames_never_opens(
-    hass: HomeAssistant, site: MockConfigEntry
+    hass: HomeAssistant, dlib_site: MockConfigEntry
 ) -> None:
     """A photo of Alex, swapped in the same place for the holder's face, who blinks while the
     engine reuses Alex's encoding; the next fresh frame shows the holder: all of it is
     forgotten, and the photo held up again never blinks."""
     events = async_capture_events(hass, EVENT_ACCESS)
-    watch = watch_of(site)
-    photo = await analysed(hass, site, PORTRAIT)
-    stranger = await analysed(hass, site, FIXTURE_FACES / "kit_harington" / "2.jpg")
+    watch = watch_of(dlib_site)
+    photo = await analysed(hass, dlib_site, PORTRAIT)
+    stranger = await analysed(hass, dlib_site, FIXTURE_FACES / "kit_harington" / "2.jpg")
     alex, holder = photo.faces[0], held_at(stranger.faces[0], photo.faces[0])
     rng = np.random.default_rng(3)
 
     def shown(face: FaceObservation, lids: float = 0.0, *, reused: bool = False):
-        landmarks = _blinking(face.landmarks, lids) + rng.integers(-1, 2, size=(68, 2))
+        landmarks = _blinking(face.landmarks, lids) + rng.integers(-1, 2, face.landmarks.shape)
         changes = {"encoding": alex.encoding, "box": alex.box} if reused else {}
         return dataclasses.replace(  # no passive score: the blink rule alone must hold
             face, landmarks=landmarks.astype(np.int32), live_score=None, encoded=not reused,

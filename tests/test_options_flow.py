@@ -16,8 +16,12 @@ from PIL import Image
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.facegate.const import DOMAIN
-from custom_components.facegate.face.models import engine_available
+from custom_components.facegate.const import CONF_FACE_ENGINE, DOMAIN
+from custom_components.facegate.face.models import (
+    ENGINE_DLIB,
+    ENGINE_MOBILEFACENET,
+    engine_available,
+)
 
 from .conftest import setup_site, site_entry
 from .test_doors import add_resident, call
@@ -96,14 +100,15 @@ async def test_the_residents_overview_leads_back_to_the_menu(
     assert "residents" in result["menu_options"]
 
 
-@needs_face_packages
 async def test_enrolling_without_the_face_packages_is_a_form_error_not_a_crash(
     hass: HomeAssistant,
-    site: MockConfigEntry,
     hass_admin_user: MockUser,
     hass_client: ClientSessionGenerator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A site on the optional dlib engine whose packages are gone: a form error that says so,
+    and a repair issue with the pip line; FaceGate installs nothing."""
+    site = await setup_site(hass, site_entry(engine=ENGINE_DLIB))
     resident = await add_resident(hass, hass_admin_user)
     flow_id = await open_enrol_form(hass, site)
     photo = await upload(await hass_client(), PORTRAIT)
@@ -113,9 +118,59 @@ async def test_enrolling_without_the_face_packages_is_a_form_error_not_a_crash(
         hass, flow_id, {"resident": resident, "photo": photo, "consent": True}
     )
 
-    assert result["errors"] == {"base": "face_engine_missing"}
-    assert ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing")
+    assert result["errors"] == {"base": "dlib_not_installed"}
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "engine": ENGINE_DLIB,
+        "packages": "dlib-bin==20.0.1.post1 face_recognition_models==0.3.0",
+    }
     assert resident not in site.runtime_data.faces.gallery
+
+
+async def test_a_dlib_site_whose_packages_are_gone_gets_a_repair_at_setup(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At once, not at the first face: the repair gives the pip line; the site still loads
+    (card and PIN work). A default-engine site with the same packages gone has no repair."""
+    monkeypatch.setitem(sys.modules, "dlib", None)
+    default = await setup_site(hass, site_entry())
+    assert default.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing") is None
+    assert await hass.config_entries.async_remove(default.entry_id)
+
+    dlib = await setup_site(hass, site_entry(engine=ENGINE_DLIB))
+
+    assert dlib.state is ConfigEntryState.LOADED
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, "face_engine_missing")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["packages"] == (
+        "dlib-bin==20.0.1.post1 face_recognition_models==0.3.0"
+    )
+
+
+async def test_choosing_the_dlib_engine_without_its_packages_is_refused(
+    hass: HomeAssistant, site: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dlib is optional and never installed by FaceGate: the settings form says so and keeps
+    the site on its engine; the default engine is always accepted."""
+    monkeypatch.setitem(sys.modules, "dlib", None)
+    flow_id = await _open(hass, site, "settings")
+
+    result = await _configure(
+        hass, flow_id, {"audit_retention_days": 30, CONF_FACE_ENGINE: ENGINE_DLIB}
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_FACE_ENGINE: "dlib_not_installed"}
+    assert _suggested(result)[CONF_FACE_ENGINE] == ENGINE_DLIB  # the choice is kept
+    assert CONF_FACE_ENGINE not in site.options
+    result = await _configure(
+        hass, flow_id, {"audit_retention_days": 30, CONF_FACE_ENGINE: ENGINE_MOBILEFACENET}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert site.options[CONF_FACE_ENGINE] == ENGINE_MOBILEFACENET
 
 
 @needs_face_packages

@@ -1,9 +1,11 @@
-"""Face recognition of a site on the Home Assistant side: packages, engine process, templates.
+"""Face recognition of a site on the Home Assistant side: engine process, templates.
 
-The face packages are installed the first time a face feature is used, not when FaceGate
-loads: where they cannot be installed or imported, a repair issue says so and card and PIN
-keep working. The engine runs in its own process (see face/worker.py); templates are kept
-protected and encrypted in their own private store file.
+The default engine (YuNet + MobileFaceNet) needs nothing beyond FaceGate's own files, numpy
+and Pillow. The dlib engine is optional: FaceGate never installs its packages (their models
+have no public build, quality_scale.yaml dependency-transparency); an administrator who
+chooses it installs them, and where they are missing a repair issue gives the pip line and
+card and PIN keep working. The engine runs in its own process (see face/worker.py);
+templates are kept protected and encrypted in their own private store file.
 """
 
 import asyncio
@@ -23,7 +25,6 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.storage import Store
-from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
 from .access.errors import AccessError
 from .const import DOMAIN
@@ -31,7 +32,7 @@ from .face.decision import Match, decide
 from .face.engine import ImageError, image_size
 from .face.gallery import Gallery
 from .face.liveness import frame_quality
-from .face.models import DEFAULT_ENGINE, ENGINE_KEYS, engine_available
+from .face.models import DEFAULT_ENGINE, ENGINE_DLIB, ENGINE_KEYS, engine_available
 from .face.observation import FaceObservation
 from .face.pool import EnginePool
 from .face.protection import TemplateError, TemplateProtector
@@ -40,7 +41,8 @@ from .face.worker import EngineError, EngineWorker
 
 _LOGGER = logging.getLogger(__name__)
 
-FACE_REQUIREMENTS: Final = ["dlib-bin==20.0.1.post1", "face_recognition_models==0.3.0"]
+# The dlib engine's packages: installed by an administrator who chooses it, never by FaceGate.
+DLIB_REQUIREMENTS: Final = ["dlib-bin==20.0.1.post1", "face_recognition_models==0.3.0"]
 ANALYZE_TIMEOUT: Final = 15.0  # seconds; a hung engine is killed and restarted after this
 ENROL_MIN_WIDTH: Final = 100  # px: enrolment wants a larger face than recognition
 ENROL_MAX_YAW: Final = 0.25  # and a frontal one
@@ -146,6 +148,11 @@ class FaceService:
         self.gallery = galleries.pop(self.gallery.engine, self.gallery)
         self.stale = galleries
         self._update_engine_issue()
+        # A site set to the optional dlib engine whose packages are gone: say so at once.
+        if self.engine == ENGINE_DLIB and not await self._hass.async_add_executor_job(
+            engine_available
+        ):
+            self._report_missing()
 
     @property
     def resident_ids(self) -> set[str]:
@@ -181,20 +188,16 @@ class FaceService:
         return self._pool.primary if self._pool is not None else None
 
     async def async_start(self) -> EnginePool:
-        """Install and start the engine if needed; HomeAssistantError with a repair if not."""
+        """Start the engine if needed; HomeAssistantError with a repair if it cannot start."""
         if self._pool is not None:
             return self._pool
-        if time.monotonic() < self._retry_at:  # no install attempt on every frame of a scan
+        if time.monotonic() < self._retry_at:  # no new start attempt on every frame of a scan
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
-        # Installed already (the usual case after the first time): skip Home Assistant's
-        # installer, whose lock may be held by other integrations' slow installs.
-        if not await self._hass.async_add_executor_job(engine_available):
-            try:
-                await async_process_requirements(self._hass, DOMAIN, FACE_REQUIREMENTS)
-            except RequirementsNotFound:
-                self._raise_missing()
-            if not await self._hass.async_add_executor_job(engine_available):
-                self._raise_missing()
+        # Only the optional dlib engine needs packages FaceGate does not ship.
+        if self.engine == ENGINE_DLIB and not await self._hass.async_add_executor_job(
+            engine_available
+        ):
+            self._raise_missing()
         pool = EnginePool(self._new_worker)
         try:
             await self._hass.async_add_executor_job(pool.start)
@@ -220,6 +223,11 @@ class FaceService:
 
     def _raise_missing(self) -> NoReturn:
         self._retry_at = time.monotonic() + RETRY_SECONDS
+        self._report_missing()
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
+
+    def _report_missing(self) -> None:
+        """The repair issue: the engine cannot start; for dlib, the pip line to install it."""
         ir.async_create_issue(
             self._hass,
             DOMAIN,
@@ -227,9 +235,11 @@ class FaceService:
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
             translation_key=ISSUE_ENGINE,
-            translation_placeholders={"packages": ", ".join(FACE_REQUIREMENTS)},
+            translation_placeholders={
+                "engine": self.engine,
+                "packages": " ".join(DLIB_REQUIREMENTS),
+            },
         )
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
 
     @property
     def engine_running(self) -> bool:

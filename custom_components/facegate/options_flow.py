@@ -32,7 +32,7 @@ from homeassistant.setup import async_setup_component
 from .access.directory import Resident
 from .access.errors import AccessError
 from .const import CONF_AUDIT_RETENTION_DAYS, CONF_FACE_ENGINE, DEFAULT_AUDIT_RETENTION_DAYS
-from .face.models import DEFAULT_ENGINE, ENGINES
+from .face.models import DEFAULT_ENGINE, ENGINE_DLIB, ENGINES, engine_available
 from .face_photos import async_camera_samples, async_uploaded_photos
 from .face_service import ISSUE_ENGINE
 from .residents import async_check_user, async_record_consent, async_set_pin, has_face_consent
@@ -51,6 +51,7 @@ NO_USER = "none"  # the user picker's "nobody" choice (user ids are hex, never "
 PHOTO_FIELDS = ("photo", "photo_2", "photo_3")
 CAMERA_SAMPLES = 3
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+DLIB_NOT_INSTALLED = "dlib_not_installed"  # the optional dlib engine's packages are missing
 
 
 class SiteOptionsFlow(OptionsFlow):
@@ -76,7 +77,11 @@ class SiteOptionsFlow(OptionsFlow):
         if user_input is not None:
             days = float(user_input[CONF_AUDIT_RETENTION_DAYS])
             engine = user_input.get(CONF_FACE_ENGINE, DEFAULT_ENGINE)
-            if math.isfinite(days):  # the number selector lets NaN through
+            if not math.isfinite(days):  # the number selector lets NaN through
+                errors[CONF_AUDIT_RETENTION_DAYS] = "invalid_number"
+            elif await self._dlib_missing(engine):  # FaceGate never installs dlib itself
+                errors[CONF_FACE_ENGINE] = DLIB_NOT_INSTALLED
+            else:
                 return self.async_create_entry(
                     data={
                         **self.config_entry.options,
@@ -84,7 +89,6 @@ class SiteOptionsFlow(OptionsFlow):
                         CONF_FACE_ENGINE: engine,
                     }
                 )
-            errors[CONF_AUDIT_RETENTION_DAYS] = "invalid_number"
         schema = probatio.Schema(
             {
                 probatio.Required(
@@ -101,9 +105,17 @@ class SiteOptionsFlow(OptionsFlow):
         )
         return self.async_show_form(
             step_id="settings",
-            data_schema=self.add_suggested_values_to_schema(schema, self.config_entry.options),
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or self.config_entry.options
+            ),
             errors=errors,
         )
+
+    async def _dlib_missing(self, engine: str) -> bool:
+        """Whether this is the optional dlib engine and its packages are not installed."""
+        if engine != ENGINE_DLIB:
+            return False
+        return not await self.hass.async_add_executor_job(engine_available)
 
     async def async_step_add_resident(
         self, user_input: dict[str, Any] | None = None
@@ -255,7 +267,8 @@ class SiteOptionsFlow(OptionsFlow):
             except AccessError as err:
                 errors["base"] = err.reason
             except HomeAssistantError:  # its only one: the face engine cannot start (a repair)
-                errors["base"] = ISSUE_ENGINE
+                missing = await self._dlib_missing(self._runtime.faces.engine)
+                errors["base"] = DLIB_NOT_INSTALLED if missing else ISSUE_ENGINE
             else:
                 name = self._runtime.directory.residents[user_input[CONF_RESIDENT]].name
                 return self.async_abort(

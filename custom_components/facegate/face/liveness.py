@@ -9,7 +9,14 @@ Two parts, numpy only (no dlib, no Home Assistant):
 * `LivenessTracker` follows ONE tracked face over a few seconds of frames and says whether it is
   live: both eyes must blink (eye aspect ratio, Soukupova & Cech 2016, on the 68 landmarks).
   Without a blink, a face whose landmarks keep one configuration while it moves (a photo held
-  up, moved, tilted) or whose frames repeat one picture is reported as "static".
+  up, moved, tilted) or whose frames repeat one picture is reported as "static". Five
+  landmarks (the default engine's, YuNet's) show no eyelid: the tracker answers
+  "cannot_blink", and the policy (liveness_policy.py) decides on its other cues.
+
+Landmarks are dlib's 68 points (the dlib engine) or YuNet's 5 (the default engine: eye
+centres, nose tip, mouth corners). The quality gate reads either: `yaw_asymmetry` maps the
+five points onto the 68-point scale (EYE_CENTRE_SPAN), and the cut-off check widens the five
+points by FIVE_POINT_MARGINS to where the brows and lips are.
 
 Every threshold says why it has its value. The measurements were made with dlib 20.0.1 (HOG
 detector, upsample 1, 68-point predictor) on the 90 identity photos of the dev face set
@@ -47,6 +54,32 @@ ANCHORS = (27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45)
 # the least stable part of the model (it lies on the face's edge, against the background).
 INNER = slice(17, 68)
 NON_EYE = np.r_[0:36, 48:68]  # jaw, brows, nose and mouth: what a blink does not move
+SHAPE_68 = 68
+
+# --- YuNet's five landmarks (the default engine) --------------------------------------------
+FIVE_EYE_A, FIVE_EYE_B, FIVE_NOSE, FIVE_MOUTH_A, FIVE_MOUTH_B = range(5)  # image's left first
+SHAPE_5 = 5
+
+EYE_CENTRE_SPAN = 0.78
+"""Puts the five points' yaw on the 68-point scale of MAX_YAW_ASYMMETRY. The nose tip's offset
+from the middle of the eyes is measured against the eye-centre span, shorter than the
+outer-corner span (about 0.75 of it by the geometry of an eye). Chosen on the dev face set's
+88 identity photos (../shared/faces, not the liveness clips): YuNet's five points against
+dlib's 68 on the same faces, least squares through 0: 0.78 (correlation 0.81; the median ratio
+of the turned faces: 0.84). scripts/measure_five_points.py --faces. Beyond about 0.8 the two
+part: dlib's shape model keeps a profile face's nose inside the eyes (it stays below 1), YuNet
+can put it beyond the farther eye (up to 1.6 on a live clip's profile frames), so a profile
+is refused as turned away more surely than with 68 points."""
+
+FIVE_POINT_MARGINS = (0.45, 0.4, 0.3)
+"""Eye-centre spans beyond the five points that the face's brows, eyes, nose and mouth reach
+(the 68-point gate's INNER points): sideways beyond each eye centre, above the eye line, below
+the mouth corners. A face whose widened five points leave the frame is "face_cut_off". On the
+dev face set's 88 identity photos, dlib's inner points reach beyond YuNet's five by (median,
+95th percentile, max): sideways 0.43, 0.63, 0.73; above 0.41, 0.62, 0.83; below 0.30, 0.46,
+0.74 (scripts/measure_five_points.py --faces). The medians, rounded: a face is refused when a
+typical face's brows or lips would lie outside the frame. The 95th percentiles refused 114 of
+430 tight crops of those photos whose 68 points all lay inside."""
 
 # --- Per-frame quality gate ----------------------------------------------------------------
 # Measured on the dev set's 90 identity photos (all pass) and on degraded copies of each (each
@@ -152,21 +185,55 @@ def face_sharpness(image: npt.NDArray[Any], box: Box) -> float:
     return float(laplacian.var())
 
 
+def _nose_position(nose: FloatArray, eye_a: FloatArray, eye_b: FloatArray) -> float:
+    """Where the nose tip projects on the line from eye_a to eye_b: 0.5 midway; inf if none."""
+    axis = eye_b - eye_a
+    span = float(axis @ axis)
+    if span <= 0.0:
+        return math.inf
+    return float((nose - eye_a) @ axis) / span
+
+
 def yaw_asymmetry(landmarks: npt.NDArray[Any]) -> float:
     """How far the head is turned, from where the nose tip sits between the outer eye corners.
 
     0 for a frontal face; the sign says which way (positive: the nose tip is nearer the
     corner on the image's right). Roll does not change it: the nose tip is projected on the
-    line through the two corners.
+    line through the two corners. Five points have no eye corners: the eye centres are used,
+    scaled by EYE_CENTRE_SPAN to the same measure.
     """
     points = np.asarray(landmarks, dtype=np.float64)
-    corner_a, corner_b = points[OUTER_CORNER_A], points[OUTER_CORNER_B]
-    axis = corner_b - corner_a
-    span = float(axis @ axis)
-    if span <= 0.0:
-        return math.inf
-    position = float((points[NOSE_TIP] - corner_a) @ axis) / span  # 0.5 when frontal
+    if len(points) == SHAPE_5:
+        position = _nose_position(points[FIVE_NOSE], points[FIVE_EYE_A], points[FIVE_EYE_B])
+        return EYE_CENTRE_SPAN * (2.0 * position - 1.0)
+    position = _nose_position(points[NOSE_TIP], points[OUTER_CORNER_A], points[OUTER_CORNER_B])
     return 2.0 * position - 1.0
+
+
+def face_extent(landmarks: npt.NDArray[Any]) -> FloatArray:
+    """Points that must lie inside the frame for the face not to be cut off.
+
+    The 68-point model's inner points (brows, eyes, nose, mouth); for five points, the eye
+    centres moved out sideways and up, and the mouth corners down, by FIVE_POINT_MARGINS.
+    """
+    points = np.asarray(landmarks, dtype=np.float64)
+    if len(points) != SHAPE_5:
+        return points[INNER]
+    side, above, below = FIVE_POINT_MARGINS
+    axis = points[FIVE_EYE_B] - points[FIVE_EYE_A]  # one eye-centre span, along the eyes
+    down = np.array([-axis[1], axis[0]])  # the same length, square to it, towards the mouth
+    eye_a, eye_b = points[FIVE_EYE_A], points[FIVE_EYE_B]
+    return np.stack(
+        [
+            eye_a - side * axis - above * down,
+            eye_b + side * axis - above * down,
+            eye_a - side * axis,
+            eye_b + side * axis,
+            points[FIVE_NOSE],
+            points[FIVE_MOUTH_A] + below * down,
+            points[FIVE_MOUTH_B] + below * down,
+        ]
+    )
 
 
 def frame_quality(
@@ -186,7 +253,7 @@ def frame_quality(
     if obs.width < min_width:
         return "face_too_small"
     width, height = image_size
-    inner = obs.landmarks[INNER]
+    inner = face_extent(obs.landmarks)
     if (inner < 0).any() or (inner[:, 0] >= width).any() or (inner[:, 1] >= height).any():
         return "face_cut_off"
     if obs.brightness < MIN_BRIGHTNESS:
@@ -285,7 +352,8 @@ MAX_FRAMES = 256  # a bound on memory whatever the caller's timestamps
 class LivenessVerdict:
     """Whether a tracked face is live, why, and the measures behind it (for diagnostics).
 
-    reason: "blink" (live), "no_blink", "static" or "too_few_frames".
+    reason: "blink" (live), "no_blink", "static", "too_few_frames", or "cannot_blink" (five
+    landmarks show no eyelids: the default engine's).
     """
 
     live: bool
@@ -298,7 +366,7 @@ class LivenessVerdict:
 @dataclass(frozen=True, slots=True)
 class _Frame:
     timestamp: float
-    landmarks: FloatArray  # (68, 2)
+    landmarks: FloatArray  # (68, 2), or (5, 2)
     encoding: FloatArray  # (128,)
 
 
@@ -342,7 +410,8 @@ class LivenessTracker:
     "too_few_frames" (fewer than `min_frames` in the window), "blink" (live), "static" (no
     blink, and the frames repeat one picture or the landmarks keep one configuration up to an
     affine map: a picture moved, scaled, rotated or tilted), "no_blink" (no blink, but the face
-    changed shape). Frames must come in time order; an older one is ignored.
+    changed shape), "cannot_blink" (five landmarks: no eyelids to see). Frames must come in
+    time order; an older one is ignored.
 
     A blink: each frame is aligned on the nose and eye corners (so moving or tilting a photo
     does not look like a blink); then open eyes, then within MAX_CLOSED_SECONDS at least
@@ -391,7 +460,7 @@ class LivenessTracker:
         self._frames.append(
             _Frame(
                 timestamp,
-                np.asarray(obs.landmarks, dtype=np.float64).reshape(68, 2),
+                np.asarray(obs.landmarks, dtype=np.float64).reshape(-1, 2),
                 np.asarray(obs.encoding, dtype=np.float64).ravel(),
             )
         )
@@ -410,6 +479,8 @@ class LivenessTracker:
         distinct = _distinct(frames)
         if len(distinct) < self.min_frames:
             return LivenessVerdict(live=False, reason="static", frames=len(distinct))
+        if any(len(frame.landmarks) != SHAPE_68 for frame in distinct):
+            return LivenessVerdict(live=False, reason="cannot_blink", frames=len(distinct))
         shapes = np.stack([frame.landmarks for frame in distinct])
         times = np.array([frame.timestamp for frame in distinct])
         blinked, dip = self._blink(shapes, times)

@@ -13,9 +13,10 @@ Preprocessing exactly as the models' MANIFESTs say (../shared/models, shipped in
   see docs/face-accuracy.md) and the mean normalised again, so distances are Euclidean between
   unit vectors: sqrt(2 - 2 cos).
 
-The liveness check and the quality gate read dlib's 68 landmarks (blinks, yaw), so this engine
-still runs dlib's 68-point shape predictor on YuNet's box; dlib-bin has wheels for every
-platform Home Assistant runs on. The identity (the embedding) is MobileFaceNet's alone.
+No dlib: the liveness cues and the quality gate read YuNet's five landmarks (eye centres, nose
+tip, mouth corners) as the observation's landmarks (face/liveness.py: yaw and cut-off faces;
+liveness_policy.py: 3-D head motion). Five points show no eyelids, so this engine has no blink
+cue. The identity (the embedding) is MobileFaceNet's alone.
 """
 
 from pathlib import Path
@@ -25,8 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .engine import RGBImage, _face_quality, _import_dlib, _load, check_image
-from .models import ModelPaths, find_models
+from .engine import RGBImage, _face_quality, check_image
 from .observation import Box, FaceObservation
 from .onnx_numpy import MODELS_DIR, Graph, load_graph
 from .reuse import Known, reused_encodings
@@ -231,15 +231,9 @@ def _to_box(xyxy: FloatArray, height: int, width: int) -> Box:
 
 
 class MobileFaceNetEngine:
-    """YuNet + MobileFaceNet (+ dlib's 68 landmarks for liveness), FaceEngine's interface."""
+    """YuNet + MobileFaceNet, FaceEngine's interface; the landmarks are YuNet's five."""
 
-    def __init__(
-        self, *, models: ModelPaths | None = None, runtime: str = "auto", mirror: bool = True
-    ) -> None:
-        paths = models if models is not None else find_models()
-        dlib = _import_dlib()
-        self._rectangle: Any = dlib.rectangle
-        self._shape_68: Any = _load(dlib.shape_predictor, paths.shape_68)
+    def __init__(self, *, runtime: str = "auto", mirror: bool = True) -> None:
         self.detector = YuNetDetector(runtime)
         self.encoder = MobileFaceNetEncoder(runtime, mirror=mirror)
         self.runtime = self.encoder.graph.runtime
@@ -261,14 +255,12 @@ class MobileFaceNetEngine:
         reused = reused_encodings([box for box, _ in kept], known)
         faces = []
         for (box, landmarks), encoding in zip(kept, reused, strict=True):
-            top, right, bottom, left = box
-            shape_68 = self._shape_68(image, self._rectangle(left, top, right, bottom))
             sharpness, brightness = _face_quality(image, box)
             faces.append(
                 FaceObservation(
                     box=box,
                     encoding=self.encoder.embed(image, landmarks) if encoding is None else encoding,
-                    landmarks=np.array([(p.x, p.y) for p in shape_68.parts()], dtype=np.int32),
+                    landmarks=np.asarray(landmarks, dtype=np.float64),
                     sharpness=sharpness,
                     brightness=brightness,
                     encoded=encoding is None,

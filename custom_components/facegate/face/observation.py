@@ -10,11 +10,13 @@ type Box = tuple[int, int, int, int]  # top, right, bottom, left (face_recogniti
 
 @dataclass(frozen=True, slots=True)
 class FaceObservation:
-    """One detected face: where, its 128-d encoding, and its 68 landmarks (for liveness)."""
+    """One detected face: where, its 128-d encoding, and its landmarks (for liveness)."""
 
     box: Box
     encoding: npt.NDArray[np.float64]  # shape (128,): the engine's (dlib's, or MobileFaceNet's)
-    landmarks: npt.NDArray[np.int32]  # shape (68, 2): x, y of dlib's 68-point model
+    # x, y: (68, 2) int32 of dlib's 68-point model (dlib engine), or (5, 2) float64 of YuNet's
+    # eye centres, nose tip and mouth corners (the default engine: liveness.py reads both)
+    landmarks: npt.NDArray[np.int32] | npt.NDArray[np.float64]
     sharpness: float  # variance of the Laplacian over the face: low means blurred
     brightness: float  # mean grey level of the face, 0-255
     # The passive anti-spoofing score (face/antispoof.py), 0 spoof .. 1 live; None unscored.

@@ -22,8 +22,9 @@ The contract of ``analyze``:
   (Home Assistant's side calls it on a timer): its ~250 MB go back to the system, and the next
   call starts a fresh child (a cold start, ~1.7 s) as after a crash, without an error;
 - the child runs at nice +5 (CHILD_NICENESS): a busy engine never starves Home Assistant;
-- EngineError("unavailable") when dlib or the model files are missing (remembered until the
-  next explicit start()) or the child could not start (then calls fail fast for
+- EngineError("unavailable") when dlib or its model files are missing (the dlib engine only:
+  the default engine's models ship with FaceGate; remembered until the next explicit
+  start()) or the child could not start (then calls fail fast for
   START_RETRY_DELAY before another start is tried); EngineError("stopped") after stop().
 
 Nothing here logs or sends image data or encodings anywhere but through the pipes.
@@ -130,7 +131,7 @@ def _serve(
             scale = DETECT_SCALE if detector == "hog" and upsample == 0 else 1.0
             engine = FaceEngine(detector, upsample, models=models, detect_scale=scale)
         else:
-            engine = MobileFaceNetEngine(models=models)
+            engine = MobileFaceNetEngine()  # shipped models only: no dlib
         load_decoders()
         # Passive anti-spoofing on the same runtime as the engine's models (issue 14 item 2).
         spoof = AntiSpoof(getattr(engine, "runtime", "auto"))
@@ -357,9 +358,9 @@ class EngineWorker:
 
     def _spawn(self) -> None:
         """Start a child and wait for its models to load."""
-        if self._models is None:
+        if self._models is None and self.engine == ENGINE_DLIB:
             try:
-                find_models()  # no process at all when dlib or the models are missing
+                find_models()  # no process at all when dlib or its models are missing
             except FaceEngineUnavailable as err:
                 self._unavailable = err.reason
                 raise EngineError(REASON_UNAVAILABLE, err.reason) from err
