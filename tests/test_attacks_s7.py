@@ -1,0 +1,115 @@
+"""An adversarial review of the liveness policy's per-frame floor (issue 14, session 7).
+
+Real hass, the real porch camera entity, the real engine and anti-spoofing models, frames of
+the real replay clips of ../shared/liveness (outside the repository: the tests skip without
+them) and real photos.
+"""
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from homeassistant.components.lock.const import LockState
+from homeassistant.core import HomeAssistant
+from PIL import Image
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockUser,
+    async_capture_events,
+)
+
+from custom_components.facegate import face_watch
+from custom_components.facegate.face_service import Frame
+from custom_components.facegate.gate import EVENT_ACCESS
+
+from .photos import FIXTURE_FACES
+from .test_doors import LOCK
+from .test_face_enrolment import pytestmark  # noqa: F401 - the same skip without the packages
+from .test_face_watch import (
+    LIVENESS_CLIPS,
+    SteppingClock,
+    clip_pictures,
+    face_site,
+    watch_of,
+)
+
+needs_clips = pytest.mark.skipif(
+    not LIVENESS_CLIPS.is_dir(), reason="../shared/liveness (dev clips) absent"
+)
+MONITOR_REPLAY = LIVENESS_CLIPS / "attack" / "attack_wolfhuo_monitor_replay_cn_man.mp4"
+LIVE_CLIP = LIVENESS_CLIPS / "live" / "live_wolfhuo_cn_man_office_selfie.mp4"
+GROUP_PHOTO = FIXTURE_FACES / "_scenes" / "bbt_cast_6.jpg"  # six real faces, about 90 px each
+
+
+def in_front_of_a_poster(replay: Path, out: Path, poster: bool) -> Path:
+    """A 2560x1440 porch frame: the replay's frame (its face box 175-194 px wide) held at the
+    right, in front of a poster of a real group photo (six face boxes of 248-313 px) or of a
+    plain wall. Composed, not filmed again: the replay's pixels are the clip's own."""
+    canvas = Image.new("RGB", (2560, 1440), (128, 120, 110))
+    if poster:
+        with Image.open(GROUP_PHOTO) as group:
+            canvas.paste(group.convert("RGB").resize((2130, 1419)), (0, 0))
+    with Image.open(replay) as screen:
+        canvas.paste(screen.convert("RGB").resize((306, 540)), (2200, 850))
+    path = out / f"porch_{replay.stem}_{int(poster)}.jpg"
+    canvas.save(path, quality=92)
+    return path
+
+
+def porch_serves(
+    hass: HomeAssistant, entry: MockConfigEntry, porch: Path, frames: list[Path]
+) -> None:
+    """The porch camera (a real local_file camera entity reading porch.jpg) shows `frames` in
+    turn: each analysed snapshot puts the next one in the file (as test_face_watch's
+    serve_frames, for the door's scan loop, which passes the reuse hint too)."""
+    faces = entry.runtime_data.faces
+    analyse, queue = faces.async_analyze, iter(frames[1:])
+    shutil.copyfile(frames[0], porch)
+
+    async def next_frame_after(image: bytes, *hint: Any) -> Frame | None:
+        frame = await analyse(image, *hint)
+        if (picture := next(queue, None)) is not None:
+            await hass.async_add_executor_job(shutil.copyfile, picture, porch)
+        return frame
+
+    faces.async_analyze = next_frame_after  # type: ignore[method-assign]
+
+
+@needs_clips
+async def test_attack_a_replay_in_front_of_a_poster_of_larger_faces_is_not_let_in_on_its_blink(
+    hass: HomeAssistant,
+    tmp_path: Path,
+    hass_admin_user: MockUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The attacker starts the track with the monitor replay alone (its one frame scores
+    spoof), then holds it in front of a poster of a group photo whose faces are larger, while
+    the replay shows a blink. The model scored only the three largest faces of a frame: the
+    replay's face, still followed box to box, went unscored, and once its scored frame had
+    left the window the policy took "no score" for an engine without the model and let the
+    replayed blink alone open the door (after 11 frames). Every face is scored now: refused
+    on its scores (0.01-0.36 in these frames)."""
+    # Two clock readings a scan: a frame every 0.1 s, the clip's own pace.
+    monkeypatch.setattr(face_watch, "time", SteppingClock(0.05))
+    live = await hass.async_add_executor_job(clip_pictures, LIVE_CLIP, tmp_path, 0.5, 1, 1)
+    replay = await hass.async_add_executor_job(
+        clip_pictures, MONITOR_REPLAY, tmp_path, 0.0, 14, 0.1
+    )  # the clip's first 1.4 s: its replayed blink (eyes closed at frames ~3-5) is in them
+    frames = [
+        await hass.async_add_executor_job(in_front_of_a_poster, picture, tmp_path, index > 0)
+        for index, picture in enumerate(replay)
+    ]
+    entry = await face_site(hass, tmp_path, hass_admin_user, picture=live[0])
+    porch_serves(hass, entry, tmp_path / "porch.jpg", frames)
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(entry)
+
+    for _ in frames:
+        await watch.async_scan_once()
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+
+    assert hass.states.get(LOCK).state == LockState.LOCKED
+    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
+    await hass.config_entries.async_unload(entry.entry_id)
