@@ -5,10 +5,13 @@ the real replay clips of ../shared/liveness (outside the repository: the tests s
 them) and real photos.
 """
 
+import dataclasses
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from homeassistant.components.lock.const import LockState
 from homeassistant.core import HomeAssistant
@@ -20,19 +23,22 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.facegate import face_watch
+from custom_components.facegate.face.scan import EVIDENCE
 from custom_components.facegate.face_service import Frame
 from custom_components.facegate.gate import EVENT_ACCESS
 
 from .photos import FIXTURE_FACES
 from .test_doors import LOCK
-from .test_face_enrolment import pytestmark  # noqa: F401 - the same skip without the packages
+from .test_face_enrolment import PORTRAIT, pytestmark  # noqa: F401 - same skip
 from .test_face_watch import (
     LIVENESS_CLIPS,
     SteppingClock,
+    analysed,
     clip_pictures,
     face_site,
     watch_of,
 )
+from .test_face_watch import site as site  # noqa: PLC0414 - the fixture, re-exported
 
 needs_clips = pytest.mark.skipif(
     not LIVENESS_CLIPS.is_dir(), reason="../shared/liveness (dev clips) absent"
@@ -113,3 +119,55 @@ async def test_attack_a_replay_in_front_of_a_poster_of_larger_faces_is_not_let_i
     assert hass.states.get(LOCK).state == LockState.LOCKED
     assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+SPOOF_SURE = 0.05
+"""A score below MIN_FRAME_SCORE: the model at least 90 % sure the frame is a spoof."""
+
+
+async def alex_still(
+    hass: HomeAssistant, entry: MockConfigEntry, scores: list[float | None]
+) -> list[tuple[str, str]]:
+    """Frames of the real portrait of Alex held still (landmark noise only, too little for
+    head motion), 0.5 s apart; a frame's passive score replaced where `scores` gives one (the
+    engine's own where None). The access events (outcome, reason) after each frame."""
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch, frame = watch_of(entry), await analysed(hass, entry, PORTRAIT)
+    assert (frame.faces[0].live_score or 0.0) >= 0.8  # the portrait is a real capture
+    rng, start, seen = np.random.default_rng(5), time.time(), []
+    for index, score in enumerate(scores):
+        landmarks = frame.faces[0].landmarks + rng.integers(-1, 2, size=(68, 2))
+        face = dataclasses.replace(frame.faces[0], landmarks=landmarks.astype(np.int32))
+        if score is not None:
+            face = dataclasses.replace(face, live_score=score)
+        await watch.async_process(Frame([face], frame.size), start + index * 0.5)
+        await hass.async_block_till_done()
+        seen.append([(e.data["outcome"], e.data["reason"]) for e in events])
+    return seen
+
+
+async def test_one_spoof_sure_frame_holds_a_resident_back_until_it_leaves_the_window(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """Alex's first frame scores as a sure spoof, the next ones live: the mean is live from
+    the fifth frame on (5 scored frames are enough alone), but the door opens only once that
+    frame has left the policy's window (EVIDENCE frames later), not before, and once."""
+    seen = await alex_still(hass, site, [SPOOF_SURE] + [None] * EVIDENCE)
+
+    assert seen[EVIDENCE - 1] == []
+    assert seen[EVIDENCE] == [("granted", "granted")]
+    assert hass.states.get(LOCK).state == LockState.UNLOCKED
+
+
+async def test_a_resident_seen_briefly_with_a_spoof_sure_frame_is_refused_as_not_live(
+    hass: HomeAssistant, site: MockConfigEntry
+) -> None:
+    """Three frames of Alex, the first a sure spoof: the burst ends in not_live (the model
+    decided), not in face_unclear's "look at the camera" that three live frames get
+    (test_face_watch: test_a_resident_seen_too_briefly_is_told_the_face_was_unclear)."""
+    await alex_still(hass, site, [SPOOF_SURE, None, None])
+    events = async_capture_events(hass, EVENT_ACCESS)
+    await watch_of(site).async_end_burst()
+    await hass.async_block_till_done()
+
+    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
