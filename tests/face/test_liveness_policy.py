@@ -224,22 +224,29 @@ def held_up(engine: FaceEngine, faces: Photos) -> FaceObservation:
     return engine.analyze(load_rgb(faces / "barack_obama/1.jpg"))[0]
 
 
-def seen(scan: ScanEvidence, face: FaceObservation, now: float, rng: np.random.Generator) -> bool:
+def seen(
+    scan: ScanEvidence,
+    face: FaceObservation,
+    now: float,
+    rng: np.random.Generator,
+    resident: str = "alex",
+) -> bool:
     """One frame of the face (landmark noise only, a new picture): whether it is judged live."""
     landmarks = face.landmarks + rng.integers(-1, 2, size=(68, 2))
     frame = dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
-    scan.add("alex", frame, None, now)
+    scan.add(resident, frame, None, now)
     return scan.verdict(now).live
 
 
-@pytest.mark.parametrize("between", ["lowered_for_4_s", "grey_frames"])
+@pytest.mark.parametrize("between", ["lowered_for_4_s", "grey_frames", "another_resident"])
 def test_a_sure_spoof_frame_outlives_a_new_track_and_unscored_frames(
     held_up: FaceObservation, between: str
 ) -> None:
     """A replay's frame scores as a sure spoof; then the phone is lowered for 4 s (a new track,
-    an empty window) or shown in grey for a whole window (frames with no score push it out of
-    the window): its next frames look live. The resident's last EVIDENCE scored frames still
-    hold the sure spoof, so it waits for EVIDENCE scored frames after it, as if held up."""
+    an empty window), shown in grey for a whole window (frames with no score push it out of
+    the window), or another resident's face is shown for a moment (a new track, twice): its
+    next frames look live. The resident's last EVIDENCE scored frames still hold the sure
+    spoof, so it waits for EVIDENCE scored frames after it, as if held up all along."""
     scan, rng = ScanEvidence(), np.random.default_rng(3)
     seen(scan, dataclasses.replace(held_up, live_score=0.02), 0.0, rng)
     now = 4.0  # lowered: nothing seen for longer than the track's gap
@@ -247,7 +254,10 @@ def test_a_sure_spoof_frame_outlives_a_new_track_and_unscored_frames(
         grey = dataclasses.replace(held_up, live_score=None, grey=True)
         for now in np.arange(1, EVIDENCE + 1) * 0.5:
             seen(scan, grey, now, rng)
+    if between == "another_resident":
+        now = 0.5
+        seen(scan, dataclasses.replace(held_up, live_score=0.9), now, rng, resident="bob")
     live = dataclasses.replace(held_up, live_score=0.8)
-    verdicts = [seen(scan, live, now + 0.5 * index, rng) for index in range(EVIDENCE)]
+    verdicts = [seen(scan, live, now + 0.5 * (1 + index), rng) for index in range(EVIDENCE)]
 
     assert verdicts == [False] * (EVIDENCE - 1) + [True]

@@ -52,11 +52,10 @@ class ScanEvidence:
         self._frames: deque[tuple[Any, str | None, float | None, bool]] = deque(maxlen=EVIDENCE)
         self._last: FaceObservation | None = None
         self._stills = 0  # frames that repeated the previous picture
-        # The tracked resident's last EVIDENCE passive scores in this scan, kept when a track of
-        # the same resident starts again (a gap, a jump) and not pushed out by unscored frames:
-        # the per-frame floor must not be escaped by lowering the phone for a moment.
-        self._recent: deque[float] = deque(maxlen=EVIDENCE)
-        self._recent_of: str | None = None
+        # Each resident's last EVIDENCE passive scores in this scan, kept when a new track starts
+        # (a gap, a jump, another resident's face in between) and not pushed out by unscored
+        # frames: the per-frame floor must not be escaped by lowering the phone for a moment.
+        self._recent: dict[str, deque[float]] = {}
 
     def pick(self, faces: list[FaceObservation], now: float) -> FaceObservation | None:
         """The tracked face while it is in the frame (nearest its last box), else the largest."""
@@ -74,10 +73,9 @@ class ScanEvidence:
         step = self.track.follow(resident_id, face.box, now)
         if step is Step.STARTED:  # someone else, elsewhere, or after a gap
             self.voter.reset()
-            kept = list(self._recent) if resident_id == self._recent_of else []
+            recent = self._recent
             self.forget_liveness()
-            self._recent.extend(kept)
-            self._recent_of = resident_id
+            self._recent = recent
         # An unknown or unclear face votes against (it takes a place among the last frames)
         # but never adds liveness evidence: it is not known to be the tracked person.
         self.voter.add(now, resident_id)
@@ -92,8 +90,9 @@ class ScanEvidence:
             self._stills += 1
         else:
             self._frames.append((face.landmarks, problem, face.live_score, face.encoded))
-            if face.live_score is not None:
-                self._recent.append(face.live_score)
+            if face.live_score is not None and resident_id is not None:
+                scores = self._recent.setdefault(resident_id, deque(maxlen=EVIDENCE))
+                scores.append(face.live_score)
         self._last = face
 
     def voted(self, now: float) -> str | None:
@@ -113,7 +112,8 @@ class ScanEvidence:
             fresh_scores=fresh,
             stills=self._stills,
         )
-        return replace(found, recent_scores=tuple(self._recent))
+        recent = self._recent.get(self.track.resident_id or "", ())
+        return replace(found, recent_scores=tuple(recent))
 
     def undecided(self, now: float) -> str | None:
         """Why the cues cannot decide, None when they can (liveness_policy.undecided)."""
@@ -129,7 +129,7 @@ class ScanEvidence:
         self._frames.clear()
         self._last = None
         self._stills = 0
-        self._recent.clear()
+        self._recent = {}
 
     def reset(self) -> None:
         """Forget everything (the scan ended)."""
