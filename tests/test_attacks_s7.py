@@ -129,10 +129,10 @@ SPOOF_SURE = 0.05
 
 async def alex_still(
     hass: HomeAssistant, entry: MockConfigEntry, scores: list[float | None]
-) -> list[tuple[str, str]]:
+) -> list[list[tuple[str, str]]]:
     """Frames of the real portrait of Alex held still (landmark noise only, too little for
     head motion), 0.5 s apart; a frame's passive score replaced where `scores` gives one (the
-    engine's own where None). The access events (outcome, reason) after each frame."""
+    engine's own where None). After each frame, the access events (outcome, reason) so far."""
     events = async_capture_events(hass, EVENT_ACCESS)
     watch, frame = watch_of(entry), await analysed(hass, entry, PORTRAIT)
     assert (frame.faces[0].live_score or 0.0) >= 0.8  # the portrait is a real capture
