@@ -1,6 +1,8 @@
 """The liveness policy's cues on real landmarks: a flat picture moves by a homography, a head
 does not; and how the cues combine (a blink, 3-D motion with a passive score, cannot judge)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,8 @@ from custom_components.facegate.face.liveness_policy import (
     judge,
     undecided,
 )
+from custom_components.facegate.face.observation import FaceObservation
+from custom_components.facegate.face.scan import EVIDENCE, ScanEvidence
 
 from ..photos import Photos
 from .conftest import load_rgb
@@ -198,3 +202,62 @@ def test_a_live_face_with_a_low_but_not_spoof_sure_frame_is_let_in(face: np.ndar
     found = cues(blinked=False, landmarks=[face] * 5, problems=[None] * 5, scores=scores)
 
     assert (decide(found).live, decide(found).reason) == (True, "passive")
+
+
+def test_a_sure_spoof_among_the_residents_recent_scores_vetoes_a_new_window(
+    face: np.ndarray,
+) -> None:
+    """The window of a track that started again looks live; the resident's scores just
+    before it held a sure spoof: not live, and not "look at the camera" either."""
+    scores = [0.6, 0.7, 0.8, 0.7, 0.9]
+    window = cues(blinked=True, landmarks=[face] * 5, problems=[None] * 5, scores=scores)
+    found = dataclasses.replace(window, recent_scores=(0.05, 0.02, *scores))
+
+    assert (decide(found).live, decide(found).reason) == (False, "not_live")
+    assert undecided(found) is None
+    assert decide(found, Policy(min_frame_score=0.0)).live  # the floor is what stops it
+
+
+@pytest.fixture(scope="module")
+def held_up(engine: FaceEngine, faces: Photos) -> FaceObservation:
+    """A real face, as the engine reports it."""
+    return engine.analyze(load_rgb(faces / "barack_obama/1.jpg"))[0]
+
+
+def seen(
+    scan: ScanEvidence,
+    face: FaceObservation,
+    now: float,
+    rng: np.random.Generator,
+    resident: str = "alex",
+) -> bool:
+    """One frame of the face (landmark noise only, a new picture): whether it is judged live."""
+    landmarks = face.landmarks + rng.integers(-1, 2, size=(68, 2))
+    frame = dataclasses.replace(face, landmarks=landmarks.astype(np.int32))
+    scan.add(resident, frame, None, now)
+    return scan.verdict(now).live
+
+
+@pytest.mark.parametrize("between", ["lowered_for_4_s", "grey_frames", "another_resident"])
+def test_a_sure_spoof_frame_outlives_a_new_track_and_unscored_frames(
+    held_up: FaceObservation, between: str
+) -> None:
+    """A replay's frame scores as a sure spoof; then the phone is lowered for 4 s (a new track,
+    an empty window), shown in grey for a whole window (frames with no score push it out of
+    the window), or another resident's face is shown for a moment (a new track, twice): its
+    next frames look live. The resident's last EVIDENCE scored frames still hold the sure
+    spoof, so it waits for EVIDENCE scored frames after it, as if held up all along."""
+    scan, rng = ScanEvidence(), np.random.default_rng(3)
+    seen(scan, dataclasses.replace(held_up, live_score=0.02), 0.0, rng)
+    now = 4.0  # lowered: nothing seen for longer than the track's gap
+    if between == "grey_frames":
+        grey = dataclasses.replace(held_up, live_score=None, grey=True)
+        for now in np.arange(1, EVIDENCE + 1) * 0.5:
+            seen(scan, grey, now, rng)
+    if between == "another_resident":
+        now = 0.5
+        seen(scan, dataclasses.replace(held_up, live_score=0.9), now, rng, resident="bob")
+    live = dataclasses.replace(held_up, live_score=0.8)
+    verdicts = [seen(scan, live, now + 0.5 * (1 + index), rng) for index in range(EVIDENCE)]
+
+    assert verdicts == [False] * (EVIDENCE - 1) + [True]

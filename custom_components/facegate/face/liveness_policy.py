@@ -75,7 +75,10 @@ dev clips scored [0.06 0.47 0.51 0.66 0.90] and was let in on head motion with a
 live faces almost never score that low (1 of 186 live frames, and after its grant), spoofs
 mostly do (74 % of 149 attack frames). The rule was added after that replay was seen, so its
 held-out figure is not an unbiased estimate for a new replay of that kind
-(docs/face-accuracy.md). A live face with one such frame waits until it leaves the window."""
+(docs/face-accuracy.md). A live face with one such frame waits until it leaves the window.
+The resident's last scored frames before the window count too (`Cues.recent_scores`): a replay
+lowered for 3 s (a new track, an empty window) or shown in grey for a while (frames without a
+score take the window's places) would otherwise escape it."""
 
 MIN_JUDGED_FRAMES = 3
 """Frames good enough to judge (not too dark, not too small) below which the policy cannot
@@ -187,6 +190,9 @@ class Cues:
     scored: int  # frames with a passive score
     stills: int = 0  # frames that repeated the previous picture (counted once in the others)
     scores: tuple[float, ...] = ()  # the passive scores, oldest first
+    # The same resident's last scored frames in the scan, across its tracks: the floor looks
+    # at these too, so a new track (the phone lowered and raised again) forgets no sure spoof.
+    recent_scores: tuple[float, ...] = ()
 
 
 def cues(
@@ -223,10 +229,13 @@ def cues(
 
 
 def _says_spoof(found: Cues, policy: Policy) -> bool:
-    """Whether the passive model judged the window spoof: a low mean, or one confident frame."""
+    """Whether the passive model judged the window spoof: a low mean, or one confident frame.
+
+    The confident frame may also be one of the resident's recent scored frames (`recent_scores`).
+    """
     if found.passive is None:
         return False
-    lowest = min(found.scores, default=1.0)
+    lowest = min((*found.scores, *found.recent_scores), default=1.0)
     return found.passive < policy.min_passive_score or lowest < policy.min_frame_score
 
 

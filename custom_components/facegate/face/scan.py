@@ -7,6 +7,7 @@ runs the product's own per-frame logic. No Home Assistant here.
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,10 @@ class ScanEvidence:
         self._frames: deque[tuple[Any, str | None, float | None, bool]] = deque(maxlen=EVIDENCE)
         self._last: FaceObservation | None = None
         self._stills = 0  # frames that repeated the previous picture
+        # Each resident's last EVIDENCE passive scores in this scan, kept when a new track starts
+        # (a gap, a jump, another resident's face in between) and not pushed out by unscored
+        # frames: the per-frame floor must not be escaped by lowering the phone for a moment.
+        self._recent: dict[str, deque[float]] = {}
 
     def pick(self, faces: list[FaceObservation], now: float) -> FaceObservation | None:
         """The tracked face while it is in the frame (nearest its last box), else the largest."""
@@ -68,7 +73,9 @@ class ScanEvidence:
         step = self.track.follow(resident_id, face.box, now)
         if step is Step.STARTED:  # someone else, elsewhere, or after a gap
             self.voter.reset()
+            recent = self._recent
             self.forget_liveness()
+            self._recent = recent
         # An unknown or unclear face votes against (it takes a place among the last frames)
         # but never adds liveness evidence: it is not known to be the tracked person.
         self.voter.add(now, resident_id)
@@ -83,6 +90,9 @@ class ScanEvidence:
             self._stills += 1
         else:
             self._frames.append((face.landmarks, problem, face.live_score, face.encoded))
+            if face.live_score is not None and resident_id is not None:
+                scores = self._recent.setdefault(resident_id, deque(maxlen=EVIDENCE))
+                scores.append(face.live_score)
         self._last = face
 
     def voted(self, now: float) -> str | None:
@@ -94,7 +104,7 @@ class ScanEvidence:
         """What the tracked face's recent frames show (liveness_policy.cues)."""
         scores = [score for _, _, score, _ in self._frames if score is not None]
         fresh = [score for _, _, score, encoded in self._frames if score is not None and encoded]
-        return cues(
+        found = cues(
             blinked=self.liveness.verdict(now).live,
             landmarks=[landmarks for landmarks, _, _, _ in self._frames],
             problems=[problem for _, problem, _, _ in self._frames],
@@ -102,6 +112,8 @@ class ScanEvidence:
             fresh_scores=fresh,
             stills=self._stills,
         )
+        recent = self._recent.get(self.track.resident_id or "", ())
+        return replace(found, recent_scores=tuple(recent))
 
     def undecided(self, now: float) -> str | None:
         """Why the cues cannot decide, None when they can (liveness_policy.undecided)."""
@@ -117,6 +129,7 @@ class ScanEvidence:
         self._frames.clear()
         self._last = None
         self._stills = 0
+        self._recent = {}
 
     def reset(self) -> None:
         """Forget everything (the scan ended)."""
