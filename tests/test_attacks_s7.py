@@ -138,7 +138,7 @@ async def alex_still(
     assert (frame.faces[0].live_score or 0.0) >= 0.8  # the portrait is a real capture
     rng, start, seen = np.random.default_rng(5), time.time(), []
     for index, score in enumerate(scores):
-        landmarks = frame.faces[0].landmarks + rng.integers(-1, 2, size=(68, 2))
+        landmarks = frame.faces[0].landmarks + rng.integers(-1, 2, size=frame.faces[0].landmarks.shape)
         face = dataclasses.replace(frame.faces[0], landmarks=landmarks.astype(np.int32))
         if score is not None:
             face = dataclasses.replace(face, live_score=score)
@@ -229,7 +229,11 @@ async def test_attack_the_zoomed_phone_replay_lowered_for_4_s_does_not_open(
 ) -> None:
     """The same replay, lowered for 4 s after its first two frames: a new track with an empty
     window, and its next three frames (mean 0.53, a replayed head turn) opened the door. The
-    resident's recent scores now outlive the track: its sure-spoof frames still veto."""
+    resident's recent scores now outlive the track: its sure-spoof frames still veto. (Seen
+    on dlib's 68 landmarks; on the default engine's five points the frames after the gap are
+    cropped and judged differently and may not reach a vote at all. The door must stay shut
+    either way; tests/face/test_liveness_policy.py pins the cross-track floor itself.)"""
     events = await zoomed_phone_replay(hass, tmp_path, hass_admin_user, monkeypatch, gap=8)
 
-    assert events == [("denied", "not_live")]
+    assert ("granted", "granted") not in events
+    assert set(events) <= {("denied", "not_live")}
