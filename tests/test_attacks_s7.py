@@ -138,7 +138,9 @@ async def alex_still(
     assert (frame.faces[0].live_score or 0.0) >= 0.8  # the portrait is a real capture
     rng, start, seen = np.random.default_rng(5), time.time(), []
     for index, score in enumerate(scores):
-        landmarks = frame.faces[0].landmarks + rng.integers(-1, 2, size=frame.faces[0].landmarks.shape)
+        landmarks = frame.faces[0].landmarks + rng.integers(
+            -1, 2, size=frame.faces[0].landmarks.shape
+        )
         face = dataclasses.replace(frame.faces[0], landmarks=landmarks.astype(np.int32))
         if score is not None:
             face = dataclasses.replace(face, live_score=score)
