@@ -73,9 +73,7 @@ class ScanEvidence:
         step = self.track.follow(resident_id, face.box, now)
         if step is Step.STARTED:  # someone else, elsewhere, or after a gap
             self.voter.reset()
-            recent = self._recent
-            self.forget_liveness()
-            self._recent = recent
+            self._forget_track()  # the resident's recent scores outlive the track
         # An unknown or unclear face votes against (it takes a place among the last frames)
         # but never adds liveness evidence: it is not known to be the tracked person.
         self.voter.add(now, resident_id)
@@ -124,12 +122,16 @@ class ScanEvidence:
         return decide(self.cues(now), self.policy)
 
     def forget_liveness(self) -> None:
-        """Start the liveness evidence again (a new face, or a decision made)."""
+        """Start the liveness evidence again, recent scores included (a decision made)."""
+        self._forget_track()
+        self._recent = {}
+
+    def _forget_track(self) -> None:
+        """Forget the tracked face's frames (a new track starts)."""
         self.liveness.reset()
         self._frames.clear()
         self._last = None
         self._stills = 0
-        self._recent = {}
 
     def reset(self) -> None:
         """Forget everything (the scan ended)."""
