@@ -82,18 +82,18 @@ class EnginePool:
         self, image: RGBImage, timeout: float, known: tuple[Known, ...] = ()
     ) -> list[FaceObservation] | None:
         """EngineWorker.analyze on the first free worker; None when all are busy."""
-        for index in range(self.size):
-            result = self._worker_at(index).analyze(image, timeout, known)
-            if result is not None:
-                return result
-        return None
+        return self._on_first_free(lambda worker: worker.analyze(image, timeout, known))
 
     def analyze_image(
         self, data: bytes, timeout: float, known: tuple[Known, ...] = ()
     ) -> tuple[list[FaceObservation], tuple[int, int]] | None:
         """EngineWorker.analyze_image on the first free worker; None when all are busy."""
+        return self._on_first_free(lambda worker: worker.analyze_image(data, timeout, known))
+
+    def _on_first_free[T](self, call: Callable[[EngineWorker], T | None]) -> T | None:
+        """``call`` on each worker in turn (made as needed) until one is free to answer."""
         for index in range(self.size):
-            result = self._worker_at(index).analyze_image(data, timeout, known)
+            result = call(self._worker_at(index))
             if result is not None:
                 return result
         return None
