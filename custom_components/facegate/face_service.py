@@ -32,7 +32,7 @@ from .face.decision import Match, decide
 from .face.engine import ImageError, image_size
 from .face.gallery import Gallery
 from .face.liveness import frame_quality
-from .face.models import DEFAULT_ENGINE, ENGINE_DLIB, ENGINE_KEYS, engine_available
+from .face.models import DEFAULT_ENGINE, ENGINE_KEYS, packages_missing
 from .face.observation import FaceObservation
 from .face.pool import EnginePool
 from .face.protection import TemplateError, TemplateProtector
@@ -149,9 +149,7 @@ class FaceService:
         self.stale = galleries
         self._update_engine_issue()
         # A site set to the optional dlib engine whose packages are gone: say so at once.
-        if self.engine == ENGINE_DLIB and not await self._hass.async_add_executor_job(
-            engine_available
-        ):
+        if await self._hass.async_add_executor_job(packages_missing, self.engine):
             self._report_missing()
 
     @property
@@ -194,9 +192,7 @@ class FaceService:
         if time.monotonic() < self._retry_at:  # no new start attempt on every frame of a scan
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key=ISSUE_ENGINE)
         # Only the optional dlib engine needs packages FaceGate does not ship.
-        if self.engine == ENGINE_DLIB and not await self._hass.async_add_executor_job(
-            engine_available
-        ):
+        if await self._hass.async_add_executor_job(packages_missing, self.engine):
             self._raise_missing()
         pool = EnginePool(self._new_worker)
         try:

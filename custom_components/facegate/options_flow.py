@@ -32,7 +32,7 @@ from homeassistant.setup import async_setup_component
 from .access.directory import Resident
 from .access.errors import AccessError
 from .const import CONF_AUDIT_RETENTION_DAYS, CONF_FACE_ENGINE, DEFAULT_AUDIT_RETENTION_DAYS
-from .face.models import DEFAULT_ENGINE, ENGINE_DLIB, ENGINES, engine_available
+from .face.models import DEFAULT_ENGINE, ENGINES, packages_missing
 from .face_photos import async_camera_samples, async_uploaded_photos
 from .face_service import ISSUE_ENGINE
 from .residents import async_check_user, async_record_consent, async_set_pin, has_face_consent
@@ -79,7 +79,7 @@ class SiteOptionsFlow(OptionsFlow):
             engine = user_input.get(CONF_FACE_ENGINE, DEFAULT_ENGINE)
             if not math.isfinite(days):  # the number selector lets NaN through
                 errors[CONF_AUDIT_RETENTION_DAYS] = "invalid_number"
-            elif await self._dlib_missing(engine):  # FaceGate never installs dlib itself
+            elif await self.hass.async_add_executor_job(packages_missing, engine):
                 errors[CONF_FACE_ENGINE] = DLIB_NOT_INSTALLED
             else:
                 return self.async_create_entry(
@@ -110,12 +110,6 @@ class SiteOptionsFlow(OptionsFlow):
             ),
             errors=errors,
         )
-
-    async def _dlib_missing(self, engine: str) -> bool:
-        """Whether this is the optional dlib engine and its packages are not installed."""
-        if engine != ENGINE_DLIB:
-            return False
-        return not await self.hass.async_add_executor_job(engine_available)
 
     async def async_step_add_resident(
         self, user_input: dict[str, Any] | None = None
@@ -267,7 +261,8 @@ class SiteOptionsFlow(OptionsFlow):
             except AccessError as err:
                 errors["base"] = err.reason
             except HomeAssistantError:  # its only one: the face engine cannot start (a repair)
-                missing = await self._dlib_missing(self._runtime.faces.engine)
+                engine = self._runtime.faces.engine
+                missing = await self.hass.async_add_executor_job(packages_missing, engine)
                 errors["base"] = DLIB_NOT_INSTALLED if missing else ISSUE_ENGINE
             else:
                 name = self._runtime.directory.residents[user_input[CONF_RESIDENT]].name

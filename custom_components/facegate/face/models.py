@@ -105,3 +105,11 @@ def engine_available(search_dir: Path | None = None) -> bool:
     except FaceEngineUnavailable:
         return False
     return True
+
+
+def packages_missing(engine: str) -> bool:
+    """Whether ``engine`` needs packages FaceGate does not ship and they are not installed.
+
+    Only the optional dlib engine does; FaceGate never installs them itself.
+    """
+    return engine == ENGINE_DLIB and not engine_available()
