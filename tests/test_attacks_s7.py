@@ -6,10 +6,8 @@ them) and real photos.
 """
 
 import dataclasses
-import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -36,6 +34,7 @@ from .test_face_watch import (
     analysed,
     clip_pictures,
     face_site,
+    serve_frames,
     watch_of,
 )
 from .test_face_watch import site as site  # noqa: PLC0414 - the fixture, re-exported
@@ -65,23 +64,19 @@ def in_front_of_a_poster(replay: Path, out: Path, poster: bool) -> Path:
     return path
 
 
-def porch_serves(
+async def run_burst(
     hass: HomeAssistant, entry: MockConfigEntry, porch: Path, frames: list[Path]
-) -> None:
-    """The porch camera (a real local_file camera entity reading porch.jpg) shows `frames` in
-    turn: each analysed snapshot puts the next one in the file (as test_face_watch's
-    serve_frames, for the door's scan loop, which passes the reuse hint too)."""
-    faces = entry.runtime_data.faces
-    analyse, queue = faces.async_analyze, iter(frames[1:])
-    shutil.copyfile(frames[0], porch)
-
-    async def next_frame_after(image: bytes, *hint: Any) -> Frame | None:
-        frame = await analyse(image, *hint)
-        if (picture := next(queue, None)) is not None:
-            await hass.async_add_executor_job(shutil.copyfile, picture, porch)
-        return frame
-
-    faces.async_analyze = next_frame_after  # type: ignore[method-assign]
+) -> list[tuple[str, str]]:
+    """The door's scan loop over `frames` served by the porch camera, one burst; the access
+    events (outcome, reason) it published."""
+    serve_frames(hass, entry, porch, frames)
+    events = async_capture_events(hass, EVENT_ACCESS)
+    watch = watch_of(entry)
+    for _ in frames:
+        await watch.async_scan_once()
+    await watch.async_end_burst()
+    await hass.async_block_till_done()
+    return [(e.data["outcome"], e.data["reason"]) for e in events]
 
 
 @needs_clips
@@ -109,17 +104,11 @@ async def test_attack_a_replay_in_front_of_a_poster_of_larger_faces_is_not_let_i
         for index, picture in enumerate(replay)
     ]
     entry = await face_site(hass, tmp_path, hass_admin_user, picture=live[0])
-    porch_serves(hass, entry, tmp_path / "porch.jpg", frames)
-    events = async_capture_events(hass, EVENT_ACCESS)
-    watch = watch_of(entry)
 
-    for _ in frames:
-        await watch.async_scan_once()
-    await watch.async_end_burst()
-    await hass.async_block_till_done()
+    events = await run_burst(hass, entry, tmp_path / "porch.jpg", frames)
 
     assert hass.states.get(LOCK).state == LockState.LOCKED
-    assert [(e.data["outcome"], e.data["reason"]) for e in events] == [("denied", "not_live")]
+    assert events == [("denied", "not_live")]
     await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -197,15 +186,9 @@ async def zoomed_phone_replay(
     replay = await hass.async_add_executor_job(clip_pictures, PHONE_REPLAY, tmp_path, 2.5, 5, 0.5)
     frames = replay[:2] + [await hass.async_add_executor_job(the_wall, tmp_path)] * gap + replay[2:]
     entry = await face_site(hass, tmp_path, admin, picture=live[0])
-    porch_serves(hass, entry, tmp_path / "porch.jpg", frames)
-    events = async_capture_events(hass, EVENT_ACCESS)
-    watch = watch_of(entry)
-    for _ in frames:
-        await watch.async_scan_once()
-    await watch.async_end_burst()
-    await hass.async_block_till_done()
+    events = await run_burst(hass, entry, tmp_path / "porch.jpg", frames)
     await hass.config_entries.async_unload(entry.entry_id)
-    return [(e.data["outcome"], e.data["reason"]) for e in events]
+    return events
 
 
 @needs_clips

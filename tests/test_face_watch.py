@@ -6,6 +6,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -646,13 +647,14 @@ def serve_frames(
     hass: HomeAssistant, entry: MockConfigEntry, porch: Path, pictures: list[Path]
 ) -> None:
     """The porch camera (a real local_file camera entity reading porch.jpg) shows the clip's
-    frames in turn: each analysed snapshot puts the next frame in the file (the last stays)."""
+    frames in turn: each analysed snapshot puts the next frame in the file (the last stays).
+    The door's scan loop also passes the reuse hint: it goes through."""
     faces = entry.runtime_data.faces
     analyse, queue = faces.async_analyze, iter(pictures[1:])
     shutil.copyfile(pictures[0], porch)
 
-    async def next_frame_after(image: bytes) -> Frame | None:
-        frame = await analyse(image)
+    async def next_frame_after(image: bytes, *hint: Any) -> Frame | None:
+        frame = await analyse(image, *hint)
         if (picture := next(queue, None)) is not None:
             await hass.async_add_executor_job(shutil.copyfile, picture, porch)
         return frame
